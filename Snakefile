@@ -1,0 +1,22 @@
+# The warm-start generalisation gap (Ash & Adams 2020; Berariu et al. 2021), end to end.
+# Stages live in workflow/rules/, one file each; the library is the `warmstart` package.
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+configfile: "config.yaml"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/data.smk"
+include: "workflow/rules/train.smk"
+include: "workflow/rules/tables.smk"
+include: "workflow/rules/figures.smk"
+
+
+rule all:
+    input:
+        "results/summary.md",
+        figures(),
+    default_target: True

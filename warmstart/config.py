@@ -1,0 +1,52 @@
+"""Validation of a study's config against its JSON schema, with one-line errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import jsonschema
+import yaml
+
+
+class ConfigError(Exception):
+    """A config that the pipeline cannot run: the message names the key and what is allowed."""
+
+
+def _key(path) -> str:
+    return "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path).lstrip(".") or "(top level)"
+
+
+def _message(e: jsonschema.ValidationError) -> str:
+    if e.validator == "additionalProperties":
+        extra = sorted(set(e.instance) - set(e.schema.get("properties", {})))
+        allowed = ", ".join(e.schema.get("properties", {}))
+        return f"config key {_key([*e.absolute_path, extra[0]])}: unknown key; allowed here: {allowed}"
+    if e.validator == "oneOf":
+        return f"config key {_key(e.absolute_path)}: {e.instance!r} is not valid; expected: {e.schema.get('description', 'see the schema')}"
+    return f"config key {_key(e.absolute_path)}: {e.message}"
+
+
+def _fill_defaults(config: dict, schema: dict) -> None:
+    for key, sub in schema.get("properties", {}).items():
+        if key not in config and "default" in sub:
+            config[key] = sub["default"]
+        if isinstance(config.get(key), dict):
+            _fill_defaults(config[key], sub)
+
+
+def validate(config: dict, schema_path: str | Path) -> dict:
+    """Check ``config`` against the schema, fill in defaults, and check what a schema cannot
+    (cross-key rules). Raise ``ConfigError`` with one line on the first problem."""
+    schema = yaml.safe_load(Path(schema_path).read_text())
+    errors = sorted(jsonschema.Draft202012Validator(schema).iter_errors(config), key=lambda e: list(e.absolute_path))
+    if errors:
+        raise ConfigError(_message(jsonschema.exceptions.best_match(errors)))
+    _fill_defaults(config, schema)
+    fr = config["experiments"].get("fraction", {})
+    if fr.get("enabled") and fr["curves_fraction"] not in fr["fractions"]:
+        raise ConfigError(f"config key experiments.fraction.curves_fraction: {fr['curves_fraction']} must be one of experiments.fraction.fractions {fr['fractions']}")
+    if config["train"]["augment"] and config["dataset"]["name"] == "mnist1d":
+        raise ConfigError("config key train.augment: flip and crop apply to images only; set it to false for mnist1d")
+    if config["train"]["final_window"] > config["train"]["tune_epochs"]:
+        raise ConfigError(f"config key train.final_window: {config['train']['final_window']} exceeds train.tune_epochs ({config['train']['tune_epochs']})")
+    return config

@@ -1,0 +1,142 @@
+"""Data sets as in-memory tensors, and the nested pretraining subsets.
+
+Every data set is prepared once into one tensor file (``save``) that every training job loads
+whole (``load``): inputs ``x`` of shape ``(N, channels, *spatial)``, integer labels ``y``. Images
+are kept as uint8 and standardised per channel on load with the training set's statistics.
+
+* ``mnist1d``: generated offline by the ``mnist1d`` package (Greydanus 2020), never downloaded.
+* ``cifar10``, ``cifar100``, ``svhn``: read from torchvision's on-disk format under ``root``
+  (``cifar-10-batches-py/``, ``cifar-100-python/``, ``{train,test}_32x32.mat``); fetched there
+  with torchvision's downloader when missing and ``download`` is allowed.
+"""
+
+from __future__ import annotations
+
+import pickle
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from warmstart.atomic import atomic_save
+
+DATASETS = ("mnist1d", "cifar10", "cifar100", "svhn")
+
+_FILES = {
+    "cifar10": [f"cifar-10-batches-py/data_batch_{i}" for i in range(1, 6)] + ["cifar-10-batches-py/test_batch"],
+    "cifar100": ["cifar-100-python/train", "cifar-100-python/test"],
+    "svhn": ["train_32x32.mat", "test_32x32.mat"],
+}
+
+
+class DataError(Exception):
+    """A data set that cannot be had: the message says where it looked and what to do."""
+
+
+def make_mnist1d(num_train: int = 4000, num_test: int = 1000, seed: int = 42) -> dict[str, torch.Tensor]:
+    """MNIST-1D (Greydanus 2020) from the package's generator: 40-point signals, 10 classes."""
+    from mnist1d.data import get_dataset_args, make_dataset
+
+    args = get_dataset_args()
+    args.num_samples, args.train_split, args.seed = num_train + num_test, num_train / (num_train + num_test), seed
+    d = make_dataset(args)
+    as_x = lambda a: torch.tensor(a, dtype=torch.float32).unsqueeze(1)  # noqa: E731
+    return {"x_train": as_x(d["x"]), "y_train": torch.tensor(d["y"]), "x_test": as_x(d["x_test"]), "y_test": torch.tensor(d["y_test"])}
+
+
+def _unpickle(path: Path) -> dict:
+    with open(path, "rb") as f:
+        return pickle.load(f, encoding="latin1")
+
+
+def _cifar(root: Path, name: str) -> dict[str, torch.Tensor]:
+    files = [root / f for f in _FILES[name]]
+    key = "labels" if name == "cifar10" else "fine_labels"
+    parts = [_unpickle(f) for f in files]
+    train, test = parts[:-1], parts[-1]
+    to_x = lambda ps: torch.from_numpy(np.concatenate([p["data"] for p in ps]).reshape(-1, 3, 32, 32))  # noqa: E731
+    to_y = lambda ps: torch.tensor(np.concatenate([p[key] for p in ps]), dtype=torch.int64)  # noqa: E731
+    return {"x_train": to_x(train), "y_train": to_y(train), "x_test": to_x([test]), "y_test": to_y([test])}
+
+
+def _svhn(root: Path) -> dict[str, torch.Tensor]:
+    from scipy.io import loadmat
+
+    out = {}
+    for split in ("train", "test"):
+        m = loadmat(root / f"{split}_32x32.mat")
+        out[f"x_{split}"] = torch.from_numpy(np.ascontiguousarray(m["X"].transpose(3, 2, 0, 1)))
+        out[f"y_{split}"] = torch.tensor(m["y"].reshape(-1).astype(np.int64) % 10)  # label 10 is digit 0
+    return out
+
+
+def _download(name: str, root: Path) -> None:
+    import torchvision.datasets as tvd
+
+    if name == "svhn":
+        for split in ("train", "test"):
+            tvd.SVHN(str(root), split=split, download=True)
+    else:
+        cls = tvd.CIFAR10 if name == "cifar10" else tvd.CIFAR100
+        cls(str(root), download=True)
+
+
+def read_torchvision(name: str, root: str | Path, download: bool = True) -> dict[str, torch.Tensor]:
+    """Read ``name`` from torchvision's on-disk layout under ``root``; download it first if files
+    are missing and ``download`` is true. Raises ``DataError`` naming the directory and the
+    expected files when the data set can be neither found nor fetched."""
+    root = Path(root)
+    missing = [f for f in _FILES[name] if not (root / f).is_file()]
+    reason = "download disabled (dataset.download: false)"
+    if missing and download:
+        reason = "the download did not produce them"
+        try:
+            root.mkdir(parents=True, exist_ok=True)
+            _download(name, root)
+        except Exception as e:  # no network, a proxy, a full disk: all end the same way for the user
+            reason = f"download failed ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''})"
+        missing = [f for f in _FILES[name] if not (root / f).is_file()]
+    if missing:
+        raise DataError(
+            f"{name}: not found in {root.resolve()} and {reason}; expected {', '.join(_FILES[name])} "
+            f"there (torchvision's layout): copy them there, or set dataset.root to where they are"
+        )
+    return _svhn(root) if name == "svhn" else _cifar(root, name)
+
+
+def prepare(name: str, root: str | Path = "data", download: bool = True, num_train: int = 4000, num_test: int = 1000, generator_seed: int = 42) -> dict:
+    """Tensors and metadata of data set ``name``, ready for ``save``."""
+    if name == "mnist1d":
+        d = make_mnist1d(num_train, num_test, generator_seed)
+        mean, std = [0.0], [1.0]  # the generator already standardises
+    elif name in _FILES:
+        d = read_torchvision(name, root, download)
+        x = d["x_train"].float() / 255
+        mean, std = x.mean(dim=(0, 2, 3)).tolist(), x.std(dim=(0, 2, 3)).tolist()
+    else:
+        raise DataError(f"dataset.name: unknown data set {name!r}; expected one of {', '.join(DATASETS)}")
+    num_classes = int(max(d["y_train"].max(), d["y_test"].max())) + 1
+    return d | {"meta": {"name": name, "input_shape": list(d["x_train"].shape[1:]), "num_classes": num_classes, "mean": mean, "std": std}}
+
+
+def save(data: dict, path: str | Path) -> None:
+    atomic_save(data, path)
+
+
+def load(path: str | Path, device: str | torch.device = "cpu") -> dict:
+    """Load a prepared data set onto ``device`` as float inputs standardised per channel."""
+    d = torch.load(path, map_location="cpu", weights_only=True)
+    meta = d["meta"]
+    shape = (1, -1) + (1,) * (len(meta["input_shape"]) - 1)
+    mean, std = torch.tensor(meta["mean"]).view(shape), torch.tensor(meta["std"]).view(shape)
+    scale = 255.0 if d["x_train"].dtype == torch.uint8 else 1.0
+    out = {k: ((d[k].float() / scale - mean) / std).to(device) for k in ("x_train", "x_test")}
+    out |= {k: d[k].long().to(device) for k in ("y_train", "y_test")}
+    return out | {"meta": meta}
+
+
+def nested_subsets(n: int, fractions: list[float], seed: int) -> dict[float, torch.Tensor]:
+    """Training-set indices for each fraction: the first ``round(f * n)`` of one random
+    permutation, so smaller subsets lie inside larger ones (the 25% inside the 50%)."""
+    order = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
+    return {f: order[: max(1, round(f * n))].sort().values for f in fractions}

@@ -1,0 +1,35 @@
+"""What every pipeline job shares: its output goes to its log, a user's mistake ends it with one
+line (no traceback), and SIGTERM ends it with the conventional status 143 after training saved."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+import traceback
+from collections.abc import Iterator
+
+from warmstart.atomic import CorruptFile
+from warmstart.config import ConfigError
+from warmstart.data import DataError
+from warmstart.train import Interrupted
+
+USER_ERRORS = (DataError, ConfigError, CorruptFile)
+
+
+@contextlib.contextmanager
+def job(log_path: str) -> Iterator[None]:
+    """Run the body with stdout and stderr sent to ``log_path``; report user errors in one line."""
+    real_stderr = sys.stderr
+    with open(log_path, "w") as log, contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
+        try:
+            yield
+        except USER_ERRORS as e:
+            print(f"Error: {e}", file=log)
+            print(f"Error: {e}", file=real_stderr)
+            raise SystemExit(1) from None
+        except Interrupted as e:
+            print(e, file=log)
+            raise SystemExit(143) from None
+        except Exception:
+            traceback.print_exc(file=log)  # a bug, not a user error: keep the whole story in the log
+            raise

@@ -1,0 +1,153 @@
+"""The training loop: full-data-in-memory minibatch training with exact resume.
+
+Randomness is stateless per epoch: the example order (and augmentation) of epoch ``e`` is drawn
+from a generator seeded by ``(order_seed, e)``. Two runs with the same ``order_seed`` therefore see
+the same data order (the pairing of warm and fresh tuning), and a run resumed from a checkpoint
+taken anywhere, even mid-epoch, continues exactly as if it had never stopped.
+
+Logged per epoch: training loss and accuracy as the running mean over the epoch's minibatches
+(in train mode, as they were computed for the updates), and test loss and accuracy from one
+evaluation pass in eval mode. Epoch 0 evaluates the initial model on the run's training data and
+on the test set.
+"""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from warmstart.atomic import load_checked, save_checked
+
+OPTIMIZERS = ("adam", "sgd", "momentum", "rmsprop")
+
+
+class Interrupted(Exception):
+    """Training stopped on SIGTERM after saving a resume checkpoint."""
+
+
+def seeded(*key: int) -> torch.Generator:
+    """A CPU generator whose state is a function of the non-negative integers ``key`` alone."""
+    seed = int(np.random.SeedSequence(list(key)).generate_state(1, np.uint64)[0] >> 1)
+    return torch.Generator().manual_seed(seed)
+
+
+def shuffled(indices: torch.Tensor) -> Callable[[torch.Generator], torch.Tensor]:
+    """Data schedule of ordinary training: each epoch is a random permutation of ``indices``."""
+    return lambda g: indices[torch.randperm(len(indices), generator=g)]
+
+
+def make_optimizer(name: str, params, lr: float, weight_decay: float = 0.0) -> torch.optim.Optimizer:
+    """Adam, plain SGD, SGD with momentum 0.9, or RMSprop; a constant learning rate."""
+    if name == "adam":
+        return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
+    if name in ("sgd", "momentum"):
+        return torch.optim.SGD(params, lr=lr, momentum=0.9 if name == "momentum" else 0.0, weight_decay=weight_decay)
+    if name == "rmsprop":
+        return torch.optim.RMSprop(params, lr=lr, weight_decay=weight_decay)
+    raise ValueError(f"optimizer: unknown optimizer {name!r}; expected one of {', '.join(OPTIMIZERS)}")
+
+
+def flip_crop(x: torch.Tensor, g: torch.Generator, pad: int = 4) -> torch.Tensor:
+    """Random horizontal flip and ``pad``-pixel random crop of an image batch, on its device."""
+    b, _, h, w = x.shape
+    flip = torch.rand(b, generator=g) < 0.5
+    dy, dx = (torch.randint(0, 2 * pad + 1, (2, b), generator=g)).to(x.device)
+    xp = F.pad(x, (pad, pad, pad, pad))
+    rows = (dy[:, None] + torch.arange(h, device=x.device))[:, None, :, None]
+    cols = (dx[:, None] + torch.arange(w, device=x.device))[:, None, None, :]
+    out = xp[torch.arange(b, device=x.device)[:, None, None, None], torch.arange(x.shape[1], device=x.device)[None, :, None, None], rows, cols]
+    return torch.where(flip.to(x.device)[:, None, None, None], out.flip(3), out)
+
+
+@torch.no_grad()
+def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch: int = 2048) -> tuple[float, float]:
+    """Mean cross-entropy and accuracy of ``model`` in eval mode."""
+    was_training = model.training
+    model.eval()
+    loss = correct = 0.0
+    for i in range(0, len(y), batch):
+        out = model(x[i : i + batch])
+        loss += F.cross_entropy(out, y[i : i + batch], reduction="sum").item()
+        correct += (out.argmax(1) == y[i : i + batch]).sum().item()
+    model.train(was_training)
+    return loss / len(y), correct / len(y)
+
+
+def train(
+    model: nn.Module,
+    data: dict,
+    schedule: Callable[[torch.Generator], torch.Tensor],
+    *,
+    optimizer: str,
+    lr: float,
+    epochs: int,
+    batch_size: int,
+    order_seed: list[int],
+    weight_decay: float = 0.0,
+    augment: bool = False,
+    eval_indices: torch.Tensor | None = None,
+    checkpoint: str | Path | None = None,
+    checkpoint_every: int = 0,
+) -> list[dict]:
+    """Train ``model`` in place for ``epochs`` epochs; return the metric rows
+    ``{epoch, split, loss, acc}``. ``schedule(g)`` gives the example indices of one epoch.
+    With ``checkpoint`` set, state is saved there every ``checkpoint_every`` epochs and on
+    SIGTERM (then ``Interrupted`` is raised), and training resumes from it when it exists."""
+    x, y = data["x_train"], data["y_train"]
+    opt = make_optimizer(optimizer, model.parameters(), lr, weight_decay)
+    ev = eval_indices if eval_indices is not None else torch.arange(len(y))
+    fresh_sums = lambda: torch.zeros(3, dtype=torch.float64, device=x.device)  # noqa: E731  loss, correct, n
+    state = {"epoch": 0, "step": 0, "sums": fresh_sums(), "metrics": []}
+    if checkpoint and Path(checkpoint).exists():
+        state = load_checked(checkpoint)
+        model.load_state_dict(state.pop("model"))
+        opt.load_state_dict(state.pop("optimizer"))
+        state["sums"] = state["sums"].to(x.device)
+    else:
+        for split, (xs, ys) in (("train", (x[ev], y[ev])), ("test", (data["x_test"], data["y_test"]))):
+            state["metrics"].append(dict(zip(("epoch", "split", "loss", "acc"), (0, split, *evaluate(model, xs, ys)))))
+
+    def save() -> None:
+        save_checked(state | {"model": model.state_dict(), "optimizer": opt.state_dict()}, checkpoint)
+
+    stop = []
+    previous = signal.signal(signal.SIGTERM, lambda *_: stop.append(1)) if checkpoint else None
+    try:
+        model.train()
+        while state["epoch"] < epochs:
+            e = state["epoch"] + 1
+            order = schedule(seeded(*order_seed, e)).to(x.device)
+            for step in range(state["step"], -(-len(order) // batch_size)):
+                idx = order[step * batch_size : (step + 1) * batch_size]
+                xb, yb = x[idx], y[idx]
+                if augment:
+                    xb = flip_crop(xb, seeded(*order_seed, e, step + 1, 7))
+                out = model(xb)
+                loss = F.cross_entropy(out, yb)
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                state["sums"] += torch.stack([loss.detach() * len(yb), (out.argmax(1) == yb).sum(), torch.tensor(len(yb), device=x.device)])
+                state["step"] = step + 1
+                if stop:
+                    save()
+                    raise Interrupted(f"SIGTERM at epoch {e}, step {step + 1}: saved {checkpoint}")
+            loss_sum, correct, n = state["sums"].tolist()
+            test_loss, test_acc = evaluate(model, data["x_test"], data["y_test"])
+            state["metrics"] += [
+                {"epoch": e, "split": "train", "loss": loss_sum / n, "acc": correct / n},
+                {"epoch": e, "split": "test", "loss": test_loss, "acc": test_acc},
+            ]
+            state.update(epoch=e, step=0, sums=fresh_sums())
+            if checkpoint and checkpoint_every and e % checkpoint_every == 0 and e < epochs:
+                save()
+    finally:
+        if checkpoint:
+            signal.signal(signal.SIGTERM, previous)
+    return state["metrics"]

@@ -1,0 +1,9 @@
+import pandas as pd
+
+from warmstart.atomic import atomic_write_text
+from warmstart.jobs import job
+from warmstart.summary import summary
+
+with job(snakemake.log[0]):
+    final, gap = pd.read_csv(snakemake.input.final), pd.read_csv(snakemake.input.gap)
+    atomic_write_text(summary(gap, final, snakemake.params.headlines, snakemake.params.setting), snakemake.output[0])
