@@ -17,6 +17,7 @@ the tuning run and the parameters that vary in that experiment.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 
 PRETRAIN, TUNE = 0, 1  # second element of order_seed: the phase
@@ -45,6 +46,7 @@ class RunTable:
         return f"{c['dataset']['name']}/{c['model']['name']}/{c['train']['optimizer']}"
 
     def _add(self, run: dict) -> dict:
+        run = json.loads(json.dumps(run, sort_keys=True))  # canonical: key order in the config never matters
         if run["id"] in self.runs and self.runs[run["id"]] != run:
             raise ValueError(f"run {run['id']} is defined twice with different settings")
         return self.runs.setdefault(run["id"], run)

@@ -1,0 +1,51 @@
+import copy
+from pathlib import Path
+
+import pytest
+import yaml
+
+from warmstart.config import ConfigError, validate
+
+ROOT = Path(__file__).resolve().parent.parent
+SCHEMA = ROOT / "workflow/schemas/config.schema.yaml"
+
+
+def _default():
+    return yaml.safe_load((ROOT / "config.yaml").read_text())
+
+
+@pytest.mark.parametrize("config", ["config.yaml", "configs/tiny.yaml", "configs/cifar10.yaml"])
+def test_shipped_configs_are_valid(config):
+    merged = _default()
+    for key, value in yaml.safe_load((ROOT / config).read_text()).items():
+        merged[key] = merged[key] | value if isinstance(value, dict) and isinstance(merged.get(key), dict) else value
+    validate(merged, SCHEMA)
+
+
+@pytest.mark.parametrize(
+    "edit,key,expected",
+    [
+        (lambda c: c["experiments"]["fraction"].update(fractions=[0.5, 1.5]), "experiments.fraction.fractions[1]", "maximum of 1"),
+        (lambda c: c.update(seeds=0), "seeds", "minimum of 1"),
+        (lambda c: c["train"].update(lrr=0.1), "train.lrr", "unknown key"),
+        (lambda c: c["train"].update(lr="fast"), "train.lr", "not of type 'number'"),
+        (lambda c: c["model"].update(name="vgg"), "model.name", "is not one of"),
+        (lambda c: c["train"].update(device="tpu"), "train.device", "does not match"),
+        (lambda c: c["experiments"]["fraction"].update(curves_fraction=0.3), "experiments.fraction.curves_fraction", "must be one of"),
+        (lambda c: c["train"].update(final_window=1000), "train.final_window", "exceeds"),
+    ],
+)
+def test_bad_config_gives_one_line_naming_the_key(edit, key, expected):
+    config = _default()
+    edit(config)
+    with pytest.raises(ConfigError) as e:
+        validate(config, SCHEMA)
+    msg = str(e.value)
+    assert msg.startswith(f"config key {key}:") and expected in msg and "\n" not in msg
+
+
+def test_defaults_are_filled_in():
+    config = _default()
+    del config["train"]["weight_decay"], config["dataset"]["root"]
+    out = validate(copy.deepcopy(config), SCHEMA)
+    assert out["train"]["weight_decay"] == 0.0 and out["dataset"]["root"] == "data"

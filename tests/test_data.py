@@ -1,0 +1,89 @@
+import pickle
+
+import numpy as np
+import pytest
+import torch
+from scipy.io import savemat
+
+from warmstart import data
+
+
+def test_mnist1d_is_generated_deterministically_with_the_requested_sizes():
+    a = data.make_mnist1d(300, 100, seed=1)
+    b = data.make_mnist1d(300, 100, seed=1)
+    c = data.make_mnist1d(300, 100, seed=2)
+    assert a["x_train"].shape == (300, 1, 40) and a["x_test"].shape == (100, 1, 40)
+    assert torch.equal(a["x_train"], b["x_train"]) and torch.equal(a["y_test"], b["y_test"])
+    assert not torch.equal(a["x_train"], c["x_train"])
+    assert set(a["y_train"].tolist()) == set(range(10))
+
+
+def test_saved_data_set_loads_with_its_metadata(mnist1d_file):
+    d = data.load(mnist1d_file)
+    assert d["meta"]["input_shape"] == [1, 40] and d["meta"]["num_classes"] == 10
+    assert d["x_train"].dtype == torch.float32 and d["y_train"].dtype == torch.int64
+
+
+def test_subsets_are_nested_and_of_the_right_size():
+    s = data.nested_subsets(1000, [0.1, 0.25, 0.5, 0.9], seed=3)
+    assert [len(s[f]) for f in (0.1, 0.25, 0.5, 0.9)] == [100, 250, 500, 900]
+    for small, large in ((0.1, 0.25), (0.25, 0.5), (0.5, 0.9)):
+        assert set(s[small].tolist()) <= set(s[large].tolist())
+    assert len(set(s[0.5].tolist())) == 500
+    # one fraction asked alone is the same subset as asked with others (one file per fraction)
+    assert torch.equal(data.nested_subsets(1000, [0.25], seed=3)[0.25], s[0.25])
+
+
+def _fake_cifar(root, name, n_per_batch=6, classes=10):
+    """Write a tiny CIFAR archive in torchvision's on-disk layout (pickled batches)."""
+    rng = np.random.default_rng(0)
+    key = "labels" if name == "cifar10" else "fine_labels"
+    for f in data._FILES[name]:
+        path = root / f
+        path.parent.mkdir(parents=True, exist_ok=True)
+        batch = {"data": rng.integers(0, 256, (n_per_batch, 3072), dtype=np.uint8), key: rng.integers(0, classes, n_per_batch).tolist()}
+        with open(path, "wb") as fh:
+            pickle.dump(batch, fh)
+    return rng
+
+
+@pytest.mark.parametrize("name,classes,n_train", [("cifar10", 10, 30), ("cifar100", 100, 6)])
+def test_cifar_is_read_from_torchvisions_layout_without_network(tmp_path, name, classes, n_train):
+    _fake_cifar(tmp_path, name, classes=classes)
+    d = data.prepare(name, root=tmp_path, download=False)
+    assert d["x_train"].shape == (n_train, 3, 32, 32) and d["x_train"].dtype == torch.uint8
+    assert d["x_test"].shape == (6, 3, 32, 32)
+    raw = pickle.load(open(tmp_path / data._FILES[name][0], "rb"))
+    assert torch.equal(d["x_train"][0].reshape(-1), torch.from_numpy(raw["data"][0]))  # row-major CHW, as torchvision
+    out = tmp_path / "prepared.pt"
+    data.save(d, out)
+    loaded = data.load(out)
+    assert abs(loaded["x_train"].mean().item()) < 1e-5  # standardised with the training statistics
+    assert torch.allclose(loaded["x_train"].std(dim=(0, 2, 3)), torch.ones(3), atol=1e-3)
+
+
+def test_svhn_is_read_from_torchvisions_mat_files(tmp_path):
+    rng = np.random.default_rng(0)
+    for split, n in (("train", 5), ("test", 3)):
+        savemat(tmp_path / f"{split}_32x32.mat", {"X": rng.integers(0, 256, (32, 32, 3, n), dtype=np.uint8), "y": np.array([[10], [1], [2], [3], [4]][:n])})
+    d = data.prepare("svhn", root=tmp_path, download=False)
+    assert d["x_train"].shape == (5, 3, 32, 32)
+    assert d["y_train"].tolist() == [0, 1, 2, 3, 4]  # SVHN's label 10 is the digit 0
+
+
+def test_missing_data_set_without_download_names_the_directory_and_files(tmp_path):
+    with pytest.raises(data.DataError) as e:
+        data.prepare("cifar10", root=tmp_path / "nowhere", download=False)
+    msg = str(e.value)
+    assert "\n" not in msg and str((tmp_path / "nowhere").resolve()) in msg and "cifar-10-batches-py/data_batch_1" in msg
+
+
+def test_failed_download_is_one_line_naming_the_directory(tmp_path, monkeypatch):
+    def no_network(name, root):
+        raise OSError("[Errno -3] Temporary failure in name resolution")
+
+    monkeypatch.setattr(data, "_download", no_network)
+    with pytest.raises(data.DataError) as e:
+        data.prepare("svhn", root=tmp_path, download=True)
+    msg = str(e.value)
+    assert "\n" not in msg and "download failed" in msg and str(tmp_path.resolve()) in msg and "train_32x32.mat" in msg

@@ -1,0 +1,66 @@
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from warmstart.stats import paired_gap
+from warmstart.summary import summary
+from warmstart.tables import FINAL_COLUMNS, GAP_COLUMNS, final_accuracy, final_table, gap_table
+
+
+def test_paired_gap_matches_scipys_paired_t_test_and_interval():
+    rng = np.random.default_rng(0)
+    warm = rng.uniform(0.5, 0.7, 7)
+    fresh = warm + rng.normal(0.02, 0.01, 7)
+    g = paired_gap(fresh, warm)
+    assert g["p_value"] == pytest.approx(stats.ttest_rel(fresh, warm).pvalue)
+    ci = stats.ttest_rel(fresh, warm).confidence_interval(0.95)
+    assert (g["gap_ci_low"], g["gap_ci_high"]) == pytest.approx((ci.low, ci.high))
+    assert g["gap_mean"] == pytest.approx(np.mean(fresh - warm)) and g["n"] == 7
+
+
+def test_pairing_matters_a_constant_shift_is_certain_though_seeds_vary_a_lot():
+    warm = np.array([0.2, 0.5, 0.8])
+    g = paired_gap(warm + 0.01, warm)
+    assert g["gap_ci_low"] == pytest.approx(0.01) and g["p_value"] == 0.0
+    assert stats.ttest_ind(warm + 0.01, warm).pvalue > 0.9  # an unpaired test would see nothing
+
+
+def _metrics(run, test_accs):
+    rows = []
+    for e, acc in enumerate(test_accs):
+        rows += [{"run": run, "epoch": e, "split": "test", "loss": 1.0, "acc": acc}, {"run": run, "epoch": e, "split": "train", "loss": 1.0, "acc": 1.0}]
+    return rows
+
+
+def test_final_accuracy_is_the_mean_of_the_last_window_epochs_excluding_epoch_0():
+    m = pd.DataFrame(_metrics("a", [0.0, 0.1, 0.2, 0.3, 0.4]))
+    f = final_accuracy(m, window=2)
+    assert f.loc["a", "final_test_acc"] == pytest.approx(0.35) and f.loc["a", "epochs"] == 4
+    assert final_accuracy(m, window=10).loc["a", "final_test_acc"] == pytest.approx(0.25)
+
+
+def test_tables_pair_runs_by_seed_whatever_the_row_order():
+    rows, metrics = [], []
+    warm_acc, fresh_acc = {0: 0.50, 1: 0.70, 2: 0.60}, {0: 0.52, 1: 0.725, 2: 0.615}
+    for seed in (2, 0, 1):
+        for arm, acc in (("warm", warm_acc), ("fresh", fresh_acc)):
+            run = f"{arm}/seed~{seed}"
+            rows.append({"experiment": "fraction", "condition": "fraction=0.5", "arm": arm, "seed": seed, "run": run, "parent": "", "fraction": 0.5})
+            metrics += _metrics(run, [0.1, acc[seed], acc[seed]])
+    final = final_table(rows[::-1], pd.DataFrame(metrics), window=2)
+    assert list(final.columns[: len(FINAL_COLUMNS)]) == FINAL_COLUMNS and "fraction" in final.columns
+    gap = gap_table(final)
+    assert list(gap.columns) == GAP_COLUMNS and len(gap) == 1
+    assert gap.gap_mean[0] == pytest.approx(0.02)
+    assert gap.gap_ci_low[0] > 0  # paired: every seed's gap is positive
+    text = summary(gap, final, {"fraction": "fraction=0.5"}, "test setting")
+    assert "Verdict: reproduced" in text and "| fraction=0.5 | 3 |" in text
+
+
+def test_summary_never_claims_a_reproduction_the_interval_does_not_support():
+    final = pd.DataFrame([{"experiment": "fraction", "condition": "fraction=0.5", "arm": a, "seed": s, "final_test_acc": 0.5, "final_train_acc": 1.0} for a in ("warm", "fresh") for s in range(3)])
+    for (lo, hi), word in (((-0.01, 0.02), "Verdict: inconclusive"), ((-0.03, -0.01), "Verdict: not reproduced")):
+        gap = pd.DataFrame([{"experiment": "fraction", "condition": "fraction=0.5", "n": 3, "fresh_mean": 0.5, "warm_mean": 0.5, "gap_mean": (lo + hi) / 2, "gap_ci_low": lo, "gap_ci_high": hi, "p_value": 0.5}])
+        text = summary(gap, final, {"fraction": "fraction=0.5"}, "s")
+        assert word in text and "reproduced:" not in text.replace("not reproduced", "")
