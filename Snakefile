@@ -16,7 +16,7 @@ include: "workflow/rules/figures.smk"
 
 
 rule all:
+    default_target: True
     input:
         "results/summary.md",
         figures(),
-    default_target: True

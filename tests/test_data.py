@@ -65,7 +65,10 @@ def test_cifar_is_read_from_torchvisions_layout_without_network(tmp_path, name, 
 def test_svhn_is_read_from_torchvisions_mat_files(tmp_path):
     rng = np.random.default_rng(0)
     for split, n in (("train", 5), ("test", 3)):
-        savemat(tmp_path / f"{split}_32x32.mat", {"X": rng.integers(0, 256, (32, 32, 3, n), dtype=np.uint8), "y": np.array([[10], [1], [2], [3], [4]][:n])})
+        savemat(
+            tmp_path / f"{split}_32x32.mat",
+            {"X": rng.integers(0, 256, (32, 32, 3, n), dtype=np.uint8), "y": np.array([[10], [1], [2], [3], [4]][:n])},
+        )
     d = data.prepare("svhn", root=tmp_path, download=False)
     assert d["x_train"].shape == (5, 3, 32, 32)
     assert d["y_train"].tolist() == [0, 1, 2, 3, 4]  # SVHN's label 10 is the digit 0

@@ -29,7 +29,10 @@ def test_pairing_matters_a_constant_shift_is_certain_though_seeds_vary_a_lot():
 def _metrics(run, test_accs):
     rows = []
     for e, acc in enumerate(test_accs):
-        rows += [{"run": run, "epoch": e, "split": "test", "loss": 1.0, "acc": acc}, {"run": run, "epoch": e, "split": "train", "loss": 1.0, "acc": 1.0}]
+        rows += [
+            {"run": run, "epoch": e, "split": "test", "loss": 1.0, "acc": acc},
+            {"run": run, "epoch": e, "split": "train", "loss": 1.0, "acc": 1.0},
+        ]
     return rows
 
 
@@ -46,7 +49,9 @@ def test_tables_pair_runs_by_seed_whatever_the_row_order():
     for seed in (2, 0, 1):
         for arm, acc in (("warm", warm_acc), ("fresh", fresh_acc)):
             run = f"{arm}/seed~{seed}"
-            rows.append({"experiment": "fraction", "condition": "fraction=0.5", "arm": arm, "seed": seed, "run": run, "parent": "", "fraction": 0.5})
+            rows.append(
+                {"experiment": "fraction", "condition": "fraction=0.5", "arm": arm, "seed": seed, "run": run, "parent": "", "fraction": 0.5}
+            )
             metrics += _metrics(run, [0.1, acc[seed], acc[seed]])
     final = final_table(rows[::-1], pd.DataFrame(metrics), window=2)
     assert list(final.columns[: len(FINAL_COLUMNS)]) == FINAL_COLUMNS and "fraction" in final.columns
@@ -59,8 +64,28 @@ def test_tables_pair_runs_by_seed_whatever_the_row_order():
 
 
 def test_summary_never_claims_a_reproduction_the_interval_does_not_support():
-    final = pd.DataFrame([{"experiment": "fraction", "condition": "fraction=0.5", "arm": a, "seed": s, "final_test_acc": 0.5, "final_train_acc": 1.0} for a in ("warm", "fresh") for s in range(3)])
+    final = pd.DataFrame(
+        [
+            {"experiment": "fraction", "condition": "fraction=0.5", "arm": a, "seed": s, "final_test_acc": 0.5, "final_train_acc": 1.0}
+            for a in ("warm", "fresh")
+            for s in range(3)
+        ]
+    )
     for (lo, hi), word in (((-0.01, 0.02), "Verdict: inconclusive"), ((-0.03, -0.01), "Verdict: not reproduced")):
-        gap = pd.DataFrame([{"experiment": "fraction", "condition": "fraction=0.5", "n": 3, "fresh_mean": 0.5, "warm_mean": 0.5, "gap_mean": (lo + hi) / 2, "gap_ci_low": lo, "gap_ci_high": hi, "p_value": 0.5}])
+        gap = pd.DataFrame(
+            [
+                {
+                    "experiment": "fraction",
+                    "condition": "fraction=0.5",
+                    "n": 3,
+                    "fresh_mean": 0.5,
+                    "warm_mean": 0.5,
+                    "gap_mean": (lo + hi) / 2,
+                    "gap_ci_low": lo,
+                    "gap_ci_high": hi,
+                    "p_value": 0.5,
+                }
+            ]
+        )
         text = summary(gap, final, {"fraction": "fraction=0.5"}, "s")
         assert word in text and "reproduced:" not in text.replace("not reproduced", "")

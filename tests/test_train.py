@@ -44,7 +44,15 @@ def _study():
     return {
         "dataset": {"name": "mnist1d"},
         "model": {"name": "mlp", "width": 16, "depth": 2},
-        "train": {"optimizer": "adam", "lr": 1e-3, "weight_decay": 0.0, "batch_size": 64, "pretrain_epochs": 2, "tune_epochs": 2, "augment": False},
+        "train": {
+            "optimizer": "adam",
+            "lr": 1e-3,
+            "weight_decay": 0.0,
+            "batch_size": 64,
+            "pretrain_epochs": 2,
+            "tune_epochs": 2,
+            "augment": False,
+        },
         "seeds": 2,
         "experiments": {"fraction": {"enabled": True, "fractions": [0.25, 0.5]}},
     }
@@ -56,7 +64,9 @@ def test_run_table_pairs_warm_and_fresh_runs_of_each_seed():
     assert len(rows) == 2 * 2 * 2  # seeds x fractions x arms
     for r in rows:
         run = table.runs[r["run"]]
-        partner = next(table.runs[q["run"]] for q in rows if q["condition"] == r["condition"] and q["seed"] == r["seed"] and q["arm"] != r["arm"])
+        partner = next(
+            table.runs[q["run"]] for q in rows if q["condition"] == r["condition"] and q["seed"] == r["seed"] and q["arm"] != r["arm"]
+        )
         assert run["order_seed"] == partner["order_seed"]  # same data order in warm and fresh tuning
         assert run["subset"] == partner["subset"] == 1.0 and run["epochs"] == partner["epochs"]
         if r["arm"] == "warm":
@@ -128,8 +138,8 @@ def test_flip_crop_gives_each_image_a_flipped_or_unflipped_crop_of_its_padded_se
     padded = torch.nn.functional.pad(x, (2, 2, 2, 2))
     shifts = set()
     for i in range(len(x)):
-        matches = [(dy, dx, f) for dy in range(5) for dx in range(5) for f in (0, 1)
-                   if torch.equal(out[i], (padded[i, :, dy:dy + 8, dx:dx + 8]).flip(2) if f else padded[i, :, dy:dy + 8, dx:dx + 8])]  # fmt: skip
+        crops = {(dy, dx): padded[i, :, dy : dy + 8, dx : dx + 8] for dy in range(5) for dx in range(5)}
+        matches = [(k, f) for k, c in crops.items() for f in (0, 1) if torch.equal(out[i], c.flip(2) if f else c)]
         assert matches, f"image {i} is not a crop of its padded self"
         shifts.add(matches[0])
     assert len(shifts) > 1  # not the same transformation for every image

@@ -44,9 +44,14 @@ def validate(config: dict, schema_path: str | Path) -> dict:
     _fill_defaults(config, schema)
     fr = config["experiments"].get("fraction", {})
     if fr.get("enabled") and fr["curves_fraction"] not in fr["fractions"]:
-        raise ConfigError(f"config key experiments.fraction.curves_fraction: {fr['curves_fraction']} must be one of experiments.fraction.fractions {fr['fractions']}")
+        raise ConfigError(
+            f"config key experiments.fraction.curves_fraction: {fr['curves_fraction']} must be one of "
+            f"experiments.fraction.fractions {fr['fractions']}"
+        )
     if config["train"]["augment"] and config["dataset"]["name"] == "mnist1d":
         raise ConfigError("config key train.augment: flip and crop apply to images only; set it to false for mnist1d")
     if config["train"]["final_window"] > config["train"]["tune_epochs"]:
-        raise ConfigError(f"config key train.final_window: {config['train']['final_window']} exceeds train.tune_epochs ({config['train']['tune_epochs']})")
+        raise ConfigError(
+            f"config key train.final_window: {config['train']['final_window']} exceeds train.tune_epochs ({config['train']['tune_epochs']})"
+        )
     return config

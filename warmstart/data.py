@@ -104,7 +104,9 @@ def read_torchvision(name: str, root: str | Path, download: bool = True) -> dict
     return _svhn(root) if name == "svhn" else _cifar(root, name)
 
 
-def prepare(name: str, root: str | Path = "data", download: bool = True, num_train: int = 4000, num_test: int = 1000, generator_seed: int = 42) -> dict:
+def prepare(
+    name: str, root: str | Path = "data", download: bool = True, num_train: int = 4000, num_test: int = 1000, generator_seed: int = 42
+) -> dict:
     """Tensors and metadata of data set ``name``, ready for ``save``."""
     if name == "mnist1d":
         d = make_mnist1d(num_train, num_test, generator_seed)

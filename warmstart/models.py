@@ -54,9 +54,7 @@ def resnet(input_shape: tuple[int, ...], num_classes: int, width: int = 64, dept
     basic blocks with (w, 2w, 4w, 8w) channels, strides (1, 2, 2, 2), global pooling, linear head.
     ``width=64, depth=2`` is ResNet-18."""
     dim, c = len(input_shape) - 1, input_shape[0]
-    units = OrderedDict(
-        stem=nn.Sequential(_conv(dim)(c, width, 3, 1, 1, bias=False), _bn(dim)(width), nn.ReLU())
-    )
+    units = OrderedDict(stem=nn.Sequential(_conv(dim)(c, width, 3, 1, 1, bias=False), _bn(dim)(width), nn.ReLU()))
     c_in = width
     for i, mult in enumerate((1, 2, 4, 8)):
         c_out = width * mult

@@ -87,11 +87,23 @@ def fraction_figure(final: pd.DataFrame, gap: pd.DataFrame) -> plt.Figure:
         fresh = mean_ci(f[f.arm == "fresh"].drop_duplicates("run").final_test_acc)
         a.axhspan(fresh[1], fresh[2], color=COLORS["fresh"], alpha=0.2, lw=0)
         a.axhline(fresh[0], color=COLORS["fresh"], lw=1.2, label="fresh (full set)")
-        a.errorbar(fr, warm[:, 0], yerr=[warm[:, 0] - warm[:, 1], warm[:, 2] - warm[:, 0]], color=COLORS["warm"], marker="o", capsize=3, label="warm start")
+        a.errorbar(
+            fr,
+            warm[:, 0],
+            yerr=[warm[:, 0] - warm[:, 1], warm[:, 2] - warm[:, 0]],
+            color=COLORS["warm"],
+            marker="o",
+            capsize=3,
+            label="warm start",
+        )
         a.set(title="final test accuracy", xlabel="pretraining fraction of the training set", ylabel="test accuracy")
         a.legend()
         b.axhline(0, color="k", lw=0.8)
         b.errorbar(g.fraction, g.gap_mean, yerr=[g.gap_mean - g.gap_ci_low, g.gap_ci_high - g.gap_mean], color="k", marker="o", capsize=3)
-        b.set(title="generalisation gap (fresh - warm, paired)", xlabel="pretraining fraction of the training set", ylabel="gap in test accuracy")
+        b.set(
+            title="generalisation gap (fresh - warm, paired)",
+            xlabel="pretraining fraction of the training set",
+            ylabel="gap in test accuracy",
+        )
         fig.suptitle(f"Warm-start gap against pretraining fraction (mean and 95% CI over {int(g.n.max())} seeds)")
     return fig

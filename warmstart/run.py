@@ -13,7 +13,7 @@ import hashlib
 import json
 import platform
 import subprocess
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
 
@@ -35,7 +35,9 @@ def git_commit() -> str:
     repo = Path(__file__).resolve().parent.parent
     try:
         head = subprocess.run(["git", "-C", repo, "rev-parse", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "-C", repo, "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", repo, "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True
+        ).stdout.strip()
         return head + ("-dirty" if dirty else "")
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
@@ -46,9 +48,11 @@ def provenance(spec: dict, device: str) -> dict:
         "run": spec,
         "git_commit": git_commit(),
         "versions": {p: version(p) for p in ("torch", "numpy", "mnist1d")} | {"python": platform.python_version()},
-        "device": torch.cuda.get_device_name() if device.startswith("cuda") else f"cpu ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)",
+        "device": torch.cuda.get_device_name()
+        if device.startswith("cuda")
+        else f"cpu ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)",
         "host": platform.node(),
-        "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "finished": datetime.now(UTC).isoformat(timespec="seconds"),
     }
 
 
@@ -61,7 +65,15 @@ def initial_model(spec: dict, meta: dict, parent: str | None) -> torch.nn.Module
     return model
 
 
-def execute(spec: dict, data: str, outdir: str | Path, subset: str | None = None, parent: str | None = None, device: str = "cpu", checkpoint_every: int = 10) -> None:
+def execute(
+    spec: dict,
+    data: str,
+    outdir: str | Path,
+    subset: str | None = None,
+    parent: str | None = None,
+    device: str = "cpu",
+    checkpoint_every: int = 10,
+) -> None:
     """Run ``spec`` and write its outputs to ``outdir``."""
     outdir = Path(outdir)
     d = datasets.load(data, device)
@@ -75,6 +87,8 @@ def execute(spec: dict, data: str, outdir: str | Path, subset: str | None = None
         eval_indices=indices.to(device), checkpoint=resume, checkpoint_every=checkpoint_every,
     )  # fmt: skip
     save_checked({"model": model.state_dict(), "spec": spec}, outdir / "model.pt")
-    atomic_write_text(pd.DataFrame(metrics).assign(run=spec["id"])[["run", "epoch", "split", "loss", "acc"]].to_csv(index=False), outdir / "metrics.csv")
+    atomic_write_text(
+        pd.DataFrame(metrics).assign(run=spec["id"])[["run", "epoch", "split", "loss", "acc"]].to_csv(index=False), outdir / "metrics.csv"
+    )
     atomic_write_text(json.dumps(provenance(spec, device), indent=2), outdir / "provenance.json")
     resume.unlink(missing_ok=True)

@@ -81,7 +81,10 @@ class RunTable:
         return self._run("fresh", seed, 1.0, self.config["train"]["tune_epochs"], TUNE, None)
 
     def row(self, experiment: str, condition: str, arm: str, seed: int, run: dict, **params: object) -> None:
-        self.rows.append({"experiment": experiment, "condition": condition, "arm": arm, "seed": seed, "run": run["id"], "parent": run["parent"] or ""} | params)
+        self.rows.append(
+            {"experiment": experiment, "condition": condition, "arm": arm, "seed": seed, "run": run["id"], "parent": run["parent"] or ""}
+            | params
+        )
 
 
 def fraction_experiment(table: RunTable, settings: dict) -> None:

@@ -8,6 +8,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 
 from warmstart.stats import paired_gap
@@ -44,3 +46,10 @@ def gap_table(final: pd.DataFrame) -> pd.DataFrame:
         paired = arms[["fresh", others[0]]].dropna()
         records.append({"experiment": exp, "condition": cond} | paired_gap(paired["fresh"], paired[others[0]]))
     return pd.DataFrame(records, columns=GAP_COLUMNS)
+
+
+def runs_table(runs: list[dict]) -> pd.DataFrame:
+    """The run table as written to ``runs.csv``: id, parent and the full parameters as JSON."""
+    return pd.DataFrame(
+        {"run": [r["id"] for r in runs], "parent": [r["parent"] or "" for r in runs], "spec": [json.dumps(r, sort_keys=True) for r in runs]}
+    )

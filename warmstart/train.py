@@ -61,7 +61,9 @@ def flip_crop(x: torch.Tensor, g: torch.Generator, pad: int = 4) -> torch.Tensor
     xp = F.pad(x, (pad, pad, pad, pad))
     rows = (dy[:, None] + torch.arange(h, device=x.device))[:, None, :, None]
     cols = (dx[:, None] + torch.arange(w, device=x.device))[:, None, None, :]
-    out = xp[torch.arange(b, device=x.device)[:, None, None, None], torch.arange(x.shape[1], device=x.device)[None, :, None, None], rows, cols]
+    out = xp[
+        torch.arange(b, device=x.device)[:, None, None, None], torch.arange(x.shape[1], device=x.device)[None, :, None, None], rows, cols
+    ]
     return torch.where(flip.to(x.device)[:, None, None, None], out.flip(3), out)
 
 

@@ -21,7 +21,9 @@ wildcard_constraints:
 
 def run_spec(wildcards):
     if wildcards.run not in RUNS:
-        raise ValueError(f"results/runs/{wildcards.run}: no such run in the run table of this config")
+        raise ValueError(
+            f"results/runs/{wildcards.run}: no such run in the run table of this config"
+        )
     return RUNS[wildcards.run]
 
 
@@ -30,7 +32,9 @@ def train_inputs(wildcards):
     spec = run_spec(wildcards)
     inputs = {"data": f"results/data/{spec['dataset']}/data.pt"}
     if spec["subset"] < 1:
-        inputs["subset"] = f"results/data/{spec['dataset']}/subsets/fraction~{spec['subset']:g}.pt"
+        inputs["subset"] = (
+            f"results/data/{spec['dataset']}/subsets/fraction~{spec['subset']:g}.pt"
+        )
     if spec["parent"]:
         inputs["parent"] = f"results/runs/{spec['parent']}/model.pt"
     return inputs

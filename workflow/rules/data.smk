@@ -1,12 +1,12 @@
 rule prepare_data:
     output:
         "results/data/{dataset}/data.pt",
-    params:
-        settings=dataset_params,
     log:
         "results/logs/prepare_data/{dataset}.log",
     conda:
         ENV
+    params:
+        settings=dataset_params,
     script:
         "../scripts/prepare_data.py"
 
@@ -16,11 +16,11 @@ rule subset:
         "results/data/{dataset}/data.pt",
     output:
         "results/data/{dataset}/subsets/fraction~{fraction}.pt",
-    params:
-        seed=config["dataset"]["subset_seed"],
     log:
         "results/logs/subset/{dataset}/fraction~{fraction}.log",
     conda:
         ENV
+    params:
+        seed=config["dataset"]["subset_seed"],
     script:
         "../scripts/subset.py"

@@ -6,14 +6,14 @@ rule tables:
         gap="results/tables/gap.csv",
         metrics="results/tables/metrics.csv",
         runs="results/tables/runs.csv",
-    params:
-        rows=TABLE.rows,
-        runs=[RUNS[r] for r in sorted(RUNS)],
-        window=config["train"]["final_window"],
     log:
         "results/logs/tables.log",
     conda:
         ENV
+    params:
+        rows=TABLE.rows,
+        runs=[RUNS[r] for r in sorted(RUNS)],
+        window=config["train"]["final_window"],
     script:
         "../scripts/tables.py"
 
@@ -23,18 +23,22 @@ rule summary:
         final="results/tables/final.csv",
         gap="results/tables/gap.csv",
     output:
-        report("results/summary.md", caption="../report/summary.rst", category="Summary"),
+        report(
+            "results/summary.md", caption="../report/summary.rst", category="Summary"
+        ),
+    log:
+        "results/logs/summary.log",
+    conda:
+        ENV
     params:
-        headlines={"fraction": f"fraction={config['experiments'].get('fraction', {}).get('curves_fraction', 0.5):g}"},
+        headlines={
+            "fraction": f"fraction={config['experiments'].get('fraction', {}).get('curves_fraction', 0.5):g}"
+        },
         setting=(
             f"{config['dataset']['name']}, {config['model']['name']} (width {config['model']['width']}, depth {config['model']['depth']}), "
             f"{config['train']['optimizer']} lr {config['train']['lr']:g}, batch {config['train']['batch_size']}, "
             f"{config['train']['pretrain_epochs']} pretraining + {config['train']['tune_epochs']} tuning epochs, "
             f"final accuracy = mean of the last {config['train']['final_window']} epochs"
         ),
-    log:
-        "results/logs/summary.log",
-    conda:
-        ENV
     script:
         "../scripts/summary.py"

@@ -5,14 +5,14 @@ rule train:
         model="results/runs/{run}/model.pt",
         metrics="results/runs/{run}/metrics.csv",
         provenance="results/runs/{run}/provenance.json",
-    params:
-        spec=run_spec,
-        device=config["train"]["device"],
-        checkpoint_every=config["train"]["checkpoint_every"],
-    threads: config["train"]["threads"]
     log:
         "results/logs/train/{run}.log",
     conda:
         ENV
+    threads: config["train"]["threads"]
+    params:
+        spec=run_spec,
+        device=config["train"]["device"],
+        checkpoint_every=config["train"]["checkpoint_every"],
     script:
         "../scripts/train.py"
