@@ -3,6 +3,7 @@ import signal
 
 import pytest
 import torch
+from test_runs import study
 
 from warmstart import data, runs
 from warmstart.atomic import CorruptFile, load_checked, save_checked
@@ -15,7 +16,7 @@ SETTINGS = dict(optimizer="adam", lr=1e-3, batch_size=64, order_seed=[0, 1])
 
 def _run(d, epochs=3, seed=0, **kw):
     model = build_model("mlp", (1, 40), 10, seed=seed, width=16)
-    metrics = train(model, d, shuffled(torch.arange(len(d["y_train"]))), epochs=epochs, **SETTINGS | kw)
+    metrics, _ = train(model, d, shuffled(torch.arange(len(d["y_train"]))), epochs=epochs, **SETTINGS | kw)
     return model, metrics
 
 
@@ -34,59 +35,21 @@ def test_training_learns_and_is_deterministic(mnist1d_file):
 
 def test_epoch_order_depends_on_the_order_seed_and_epoch_only():
     sched = shuffled(torch.arange(100))
-    assert torch.equal(sched(seeded(0, 1, 5)), sched(seeded(0, 1, 5)))
-    assert not torch.equal(sched(seeded(0, 1, 5)), sched(seeded(0, 1, 6)))
-    assert not torch.equal(sched(seeded(0, 1, 5)), sched(seeded(0, 0, 5)))
-    assert sorted(sched(seeded(3, 1, 2)).tolist()) == list(range(100))
-
-
-def _study():
-    return {
-        "dataset": {"name": "mnist1d"},
-        "model": {"name": "mlp", "width": 16, "depth": 2},
-        "train": {
-            "optimizer": "adam",
-            "lr": 1e-3,
-            "weight_decay": 0.0,
-            "batch_size": 64,
-            "pretrain_epochs": 2,
-            "tune_epochs": 2,
-            "augment": False,
-        },
-        "seeds": 2,
-        "experiments": {"fraction": {"enabled": True, "fractions": [0.25, 0.5]}},
-    }
-
-
-def test_run_table_pairs_warm_and_fresh_runs_of_each_seed():
-    table = runs.build(_study())
-    rows = table.rows
-    assert len(rows) == 2 * 2 * 2  # seeds x fractions x arms
-    for r in rows:
-        run = table.runs[r["run"]]
-        partner = next(
-            table.runs[q["run"]] for q in rows if q["condition"] == r["condition"] and q["seed"] == r["seed"] and q["arm"] != r["arm"]
-        )
-        assert run["order_seed"] == partner["order_seed"]  # same data order in warm and fresh tuning
-        assert run["subset"] == partner["subset"] == 1.0 and run["epochs"] == partner["epochs"]
-        if r["arm"] == "warm":
-            pre = table.runs[run["parent"]]
-            assert pre["init_seed"] == partner["init_seed"]  # fresh starts where pretraining started
-            assert pre["subset"] == r["fraction"] and pre["order_seed"] != run["order_seed"]
-    fresh_ids = {r["run"] for r in rows if r["arm"] == "fresh"}
-    assert len(fresh_ids) == 2  # one fresh run per seed, shared by every fraction
-    assert len(table.runs) == 2 + 2 * 2 * 2
+    assert torch.equal(sched(seeded(0, 1, 5), 5), sched(seeded(0, 1, 5), 5))
+    assert not torch.equal(sched(seeded(0, 1, 5), 5), sched(seeded(0, 1, 6), 6))
+    assert not torch.equal(sched(seeded(0, 1, 5), 5), sched(seeded(0, 0, 5), 5))
+    assert sorted(sched(seeded(3, 1, 2), 2).tolist()) == list(range(100))
 
 
 def test_fresh_run_starts_from_the_pretraining_initialisation_and_warm_from_its_end(mnist1d_file, tmp_path):
-    table = runs.build(_study())
+    table = runs.build(study())
     d = data.load(mnist1d_file)
     pre = table.runs["mnist1d/mlp/adam/pretrain/fraction~0.5/seed~1"]
     warm = table.runs["mnist1d/mlp/adam/warm/fraction~0.5/seed~1"]
     fresh = table.runs["mnist1d/mlp/adam/fresh/seed~1"]
     sub = tmp_path / "sub.pt"
     torch.save(data.nested_subsets(300, [0.5], 0)[0.5], sub)
-    execute(pre, mnist1d_file, tmp_path / "pre", subset=sub)
+    execute(pre, mnist1d_file, tmp_path / "pre", subsets={"fraction~0.5": sub})
     init_pre = initial_model(pre, d["meta"], None).state_dict()
     init_fresh = initial_model(fresh, d["meta"], None).state_dict()
     init_warm = initial_model(warm, d["meta"], tmp_path / "pre" / "model.pt").state_dict()
@@ -104,11 +67,11 @@ def test_resume_after_sigterm_mid_epoch_equals_an_uninterrupted_run(mnist1d_file
 
     calls = []
 
-    def terminating(g):  # SIGTERM arrives while epoch 3 is being trained
+    def terminating(g, epoch):  # SIGTERM arrives while epoch 3 is being trained
         calls.append(1)
         if len(calls) == 3:
             os.kill(os.getpid(), signal.SIGTERM)
-        return shuffled(full)(g)
+        return shuffled(full)(g, epoch)
 
     ckpt = tmp_path / "resume.pt"
     model = build_model("mlp", (1, 40), 10, seed=0, width=16)
@@ -117,7 +80,7 @@ def test_resume_after_sigterm_mid_epoch_equals_an_uninterrupted_run(mnist1d_file
     state = load_checked(ckpt)
     assert (state["epoch"], state["step"]) == (2, 1)  # saved after the first step of epoch 3
     model = build_model("mlp", (1, 40), 10, seed=0, width=16)  # a new process starts from scratch
-    resumed = train(model, d, shuffled(full), epochs=4, checkpoint=ckpt, checkpoint_every=1, **SETTINGS)
+    resumed, _ = train(model, d, shuffled(full), epochs=4, checkpoint=ckpt, checkpoint_every=1, **SETTINGS)
     assert resumed == ref
     assert all(torch.equal(x, y) for x, y in zip(model.state_dict().values(), ref_model.state_dict().values()))
 

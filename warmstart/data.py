@@ -137,6 +137,39 @@ def load(path: str | Path, device: str | torch.device = "cpu") -> dict:
     return out | {"meta": meta}
 
 
+def stage_subsets(y: torch.Tensor, n: int, r: float, seed: int) -> list[torch.Tensor]:
+    """Training data of the stages of Berariu et al. 2021, Fig. 4, ``[D_1, ..., D_{n+1}]``.
+
+    The classes are split into ``n + 1`` groups ``C_1..C_{n+1}`` and the examples into ``D_u``
+    (a random fraction ``r``) and ``D_c``; ``D_u`` is split into ``n + 1`` parts, and
+    ``D_i = D_{i-1} ∪ D_{u,i} ∪ {x ∈ D_c : class(x) ∈ C_i}`` with ``D_0 = ∅``, so that
+    ``D_{n+1}`` is the whole set. A smaller ``r`` gives stages more unbalanced in class."""
+    g = torch.Generator().manual_seed(seed)
+    order = torch.randperm(len(y), generator=g)
+    n_u = round(r * len(y))
+    d_u, d_c = order[:n_u], order[n_u:]
+    groups = torch.randperm(int(y.max()) + 1, generator=g).tensor_split(n + 1)
+    parts = d_u.tensor_split(n + 1)
+    stages, current = [], torch.zeros(len(y), dtype=torch.bool)
+    for part, classes in zip(parts, groups):
+        current[part] = True
+        current[d_c[torch.isin(y[d_c], classes)]] = True
+        stages.append(current.nonzero().flatten())
+    return stages
+
+
+def subset_indices(name: str, y: torch.Tensor, seed: int) -> torch.Tensor:
+    """Indices of the named training subset: ``fraction~F`` (nested, see ``nested_subsets``)
+    or ``stages~N-r~R-stage~I`` (stage I of ``stage_subsets``)."""
+    kind, _, rest = name.partition("~")
+    if kind == "fraction":
+        return nested_subsets(len(y), [float(rest)], seed)[float(rest)]
+    if kind == "stages":
+        n, r, i = rest.replace("-r~", " ").replace("-stage~", " ").split()
+        return stage_subsets(y, int(n), float(r), seed)[int(i) - 1]
+    raise ValueError(f"unknown subset {name!r}; expected fraction~F or stages~N-r~R-stage~I")
+
+
 def nested_subsets(n: int, fractions: list[float], seed: int) -> dict[float, torch.Tensor]:
     """Training-set indices for each fraction: the first ``round(f * n)`` of one random
     permutation, so smaller subsets lie inside larger ones (the 25% inside the 50%)."""

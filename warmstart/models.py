@@ -103,6 +103,6 @@ def build_model(name: str, input_shape: tuple[int, ...], num_classes: int, seed:
         return builders[name](tuple(input_shape), num_classes, **kwargs)
 
 
-def units(model: nn.Sequential) -> list[str]:
+def units(model: nn.Sequential) -> list[str]:  # equals warmstart.units.unit_names(name, depth)
     """Names of the model's units, input to output."""
     return [name for name, _ in model.named_children()]

@@ -17,13 +17,15 @@ from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
 
-import pandas as pd
 import torch
 
 from warmstart import data as datasets
 from warmstart.atomic import atomic_write_text, load_checked, save_checked
+from warmstart.interventions import reset_units, shrink_perturb
 from warmstart.models import build_model
-from warmstart.train import shuffled, train
+from warmstart.train import shuffled, smooth_shift, train
+
+PERTURB_SEED = 1_000_000  # the perturbation of shrink & perturb is the init of seed PERTURB_SEED + init_seed
 
 
 def spec_hash(spec: dict) -> str:
@@ -57,11 +59,18 @@ def provenance(spec: dict, device: str) -> dict:
 
 
 def initial_model(spec: dict, meta: dict, parent: str | None) -> torch.nn.Module:
-    """The model a run starts from: a fresh init from ``init_seed``, or its parent's final state."""
+    """The model a run starts from: the fresh initialisation of ``init_seed``, or its parent's
+    final state (or the state after ``parent_epoch`` epochs), then the run's intervention."""
     m = spec["model"]
-    model = build_model(m["name"], meta["input_shape"], meta["num_classes"], spec["init_seed"], width=m["width"], depth=m["depth"])
+    build = lambda seed: build_model(m["name"], meta["input_shape"], meta["num_classes"], seed, width=m["width"], depth=m["depth"])  # noqa: E731
+    model = build(spec["init_seed"])
     if spec["parent"]:
-        model.load_state_dict(load_checked(parent)["model"])
+        saved = load_checked(parent)
+        model.load_state_dict(saved["model"] if spec["parent_epoch"] is None else saved["snapshots"][spec["parent_epoch"]])
+    if spec["reset"]:
+        reset_units(model, build(spec["init_seed"]), spec["reset"])
+    if spec["shrink"] is not None:
+        shrink_perturb(model, build(PERTURB_SEED + spec["init_seed"]), spec["shrink"], spec["perturb"])
     return model
 
 
@@ -69,26 +78,32 @@ def execute(
     spec: dict,
     data: str,
     outdir: str | Path,
-    subset: str | None = None,
+    subsets: dict[str, str] | None = None,
     parent: str | None = None,
     device: str = "cpu",
     checkpoint_every: int = 10,
 ) -> None:
-    """Run ``spec`` and write its outputs to ``outdir``."""
-    outdir = Path(outdir)
+    """Run ``spec`` and write its outputs to ``outdir``; ``subsets`` maps subset names to files."""
+    outdir, subsets = Path(outdir), subsets or {}
     d = datasets.load(data, device)
-    indices = torch.load(subset, weights_only=True) if subset else torch.arange(len(d["y_train"]))
+    n = len(d["y_train"])
+    load = lambda name: torch.load(subsets[name], weights_only=True).to(device)  # noqa: E731
+    indices = load(spec["subset"]) if spec["subset"] else torch.arange(n, device=device)
+    if spec["shift"]:
+        schedule = smooth_shift(n, load(spec["shift"]["subset"]), spec["shift"]["gamma"], spec["epochs"], spec["batch_size"])
+    else:
+        schedule = shuffled(indices)
     model = initial_model(spec, d["meta"], parent).to(device)
     resume = outdir / f"resume-{spec_hash(spec)}.pt"
-    metrics = train(
-        model, d, shuffled(indices.to(device)),
+    metrics, snapshots = train(
+        model, d, schedule,
         optimizer=spec["optimizer"], lr=spec["lr"], weight_decay=spec["weight_decay"], epochs=spec["epochs"],
         batch_size=spec["batch_size"], order_seed=spec["order_seed"], augment=spec["augment"],
-        eval_indices=indices.to(device), checkpoint=resume, checkpoint_every=checkpoint_every,
+        eval_indices=indices, checkpoint=resume, checkpoint_every=checkpoint_every,
+        until_train_acc=spec["until_train_acc"], save_epochs=tuple(spec["save_epochs"]),
     )  # fmt: skip
-    save_checked({"model": model.state_dict(), "spec": spec}, outdir / "model.pt")
-    atomic_write_text(
-        pd.DataFrame(metrics).assign(run=spec["id"])[["run", "epoch", "split", "loss", "acc"]].to_csv(index=False), outdir / "metrics.csv"
-    )
+    save_checked({"model": model.state_dict(), "snapshots": snapshots, "spec": spec}, outdir / "model.pt")
+    rows = "".join(f"{spec['id']},{r['epoch']},{r['split']},{r['loss']!r},{r['acc']!r}\n" for r in metrics)
+    atomic_write_text("run,epoch,split,loss,acc\n" + rows, outdir / "metrics.csv")
     atomic_write_text(json.dumps(provenance(spec, device), indent=2), outdir / "provenance.json")
     resume.unlink(missing_ok=True)

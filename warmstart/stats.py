@@ -20,8 +20,10 @@ def paired_gap(fresh: np.ndarray, warm: np.ndarray, level: float = 0.95) -> dict
     if n < 2:
         return out | {"gap_ci_low": math.nan, "gap_ci_high": math.nan, "p_value": math.nan}
     se = d.std(ddof=1) / math.sqrt(n)
+    if se <= 1e-12 * max(1.0, abs(d.mean())):
+        se = 0.0
     half = stats.t.ppf(0.5 + level / 2, n - 1) * se
-    if se == 0:
+    if se == 0:  # identical differences: no sampling spread at all
         p = 1.0 if d.mean() == 0 else 0.0
     else:
         p = float(2 * stats.t.sf(abs(d.mean() / se), n - 1))

@@ -27,11 +27,24 @@ def final_accuracy(metrics: pd.DataFrame, window: int) -> pd.DataFrame:
     return out.join(m.groupby("run").epoch.max().rename("epochs"))
 
 
-def final_table(rows: list[dict], metrics: pd.DataFrame, window: int) -> pd.DataFrame:
-    """The ``final`` table: the rows of the run table joined with their runs' final accuracies."""
+def epochs_to_threshold(metrics: pd.DataFrame, threshold: float) -> pd.Series:
+    """Per run: the first epoch whose test accuracy reaches ``threshold`` (NaN if none does)."""
+    test = metrics[(metrics.split == "test") & (metrics.acc >= threshold)]
+    return test.groupby("run").epoch.min().reindex(metrics.run.unique())
+
+
+def final_table(rows: list[dict], metrics: pd.DataFrame, window: int, thresholds: dict[str, float] | None = None) -> pd.DataFrame:
+    """The ``final`` table: the rows of the run table joined with their runs' final accuracies,
+    and, for experiments with a speed ``thresholds[experiment]``, ``epochs_to_threshold``."""
     rows_df = pd.DataFrame(rows)
     out = rows_df.join(final_accuracy(metrics, window), on="run")
     params = [c for c in rows_df.columns if c not in FINAL_COLUMNS]
+    if thresholds:
+        out["epochs_to_threshold"] = float("nan")
+        for exp, th in thresholds.items():
+            mask = out.experiment == exp
+            out.loc[mask, "epochs_to_threshold"] = out.loc[mask, "run"].map(epochs_to_threshold(metrics, th))
+        params.append("epochs_to_threshold")
     return out[FINAL_COLUMNS + params]
 
 
@@ -53,3 +66,68 @@ def runs_table(runs: list[dict]) -> pd.DataFrame:
     return pd.DataFrame(
         {"run": [r["id"] for r in runs], "parent": [r["parent"] or "" for r in runs], "spec": [json.dumps(r, sort_keys=True) for r in runs]}
     )
+
+
+# Ash & Adams 2020, Table 1 (random init / warm start, test accuracy in %), and the independent
+# reproduction of Kireev et al. (ReScience 2021, 5 seeds), as quoted in the project's brief.
+PUBLISHED = {
+    ("cifar10", "resnet", "sgd"): (56.2, 51.7, 60.3, 57.8),
+    ("cifar10", "resnet", "adam"): (78.0, 74.4, 80.3, 79.0),
+    ("cifar10", "mlp", "sgd"): (39.0, 37.4, None, None),
+    ("cifar10", "mlp", "adam"): (39.4, 36.1, None, None),
+    ("cifar100", "resnet", "sgd"): (18.2, 15.5, None, None),
+    ("cifar100", "resnet", "adam"): (41.4, 35.0, None, None),
+    ("svhn", "resnet", "sgd"): (89.4, 87.5, None, None),
+    ("svhn", "resnet", "adam"): (93.6, 93.5, None, None),
+    ("svhn", "mlp", "adam"): (76.7, 69.4, None, None),
+}
+TABLE1_COLUMNS = [
+    "dataset",
+    "model",
+    "optimizer",
+    "n",
+    "fresh",
+    "warm",
+    "gap",
+    "gap_ci",
+    "p",
+    "paper_fresh",
+    "paper_warm",
+    "kireev_fresh",
+    "kireev_warm",
+]
+
+
+def table1(final: pd.DataFrame, gap: pd.DataFrame) -> pd.DataFrame:
+    """Ash & Adams Table 1 as measured here (in %), next to the published numbers."""
+    f = final[final.experiment == "table1"].drop_duplicates("condition")[["condition", "dataset", "model", "optimizer"]]
+    out = []
+    for r in gap[gap.experiment == "table1"].merge(f, on="condition").itertuples():
+        pub = PUBLISHED.get((r.dataset, r.model, r.optimizer), (None,) * 4)
+        out.append(
+            [r.dataset, r.model, r.optimizer, r.n, 100 * r.fresh_mean, 100 * r.warm_mean, 100 * r.gap_mean,
+             f"[{100 * r.gap_ci_low:.1f}, {100 * r.gap_ci_high:.1f}]", r.p_value, *pub]
+        )  # fmt: skip
+    return pd.DataFrame(out, columns=TABLE1_COLUMNS)
+
+
+def table1_markdown(t: pd.DataFrame) -> str:
+    head = "| data set | model | optimiser | n | fresh | warm | gap [95% CI] | p | paper fresh / warm | Kireev et al. fresh / warm |"
+    lines = [head, "|---|---|---|---|---|---|---|---|---|---|"]
+    pair = lambda a, b: "–" if pd.isna(a) else f"{a:.1f} / {b:.1f}"  # noqa: E731
+    for r in t.itertuples():
+        lines.append(
+            f"| {r.dataset} | {r.model} | {r.optimizer} | {r.n} | {r.fresh:.1f} | {r.warm:.1f} | {r.gap:.1f} {r.gap_ci} | {r.p:.3g} | "
+            f"{pair(r.paper_fresh, r.paper_warm)} | {pair(r.kireev_fresh, r.kireev_warm)} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def table1_latex(t: pd.DataFrame) -> str:
+    rows = [
+        f"{r.dataset} & {r.model} & {r.optimizer} & {r.fresh:.1f} & {r.warm:.1f} & {r.gap:.1f} {r.gap_ci} & "
+        f"{'--' if pd.isna(r.paper_fresh) else f'{r.paper_fresh:.1f} / {r.paper_warm:.1f}'} \\\\"
+        for r in t.itertuples()
+    ]
+    head = "\\begin{tabular}{lllrrll}\n\\toprule\ndata set & model & optimiser & fresh & warm & gap [95\\% CI] & paper (fresh / warm) \\\\\n\\midrule"
+    return head + "\n" + "\n".join(rows) + "\n\\bottomrule\n\\end{tabular}\n"

@@ -27,6 +27,9 @@ from warmstart.atomic import load_checked, save_checked
 OPTIMIZERS = ("adam", "sgd", "momentum", "rmsprop")
 
 
+Schedule = Callable[[torch.Generator, int], torch.Tensor]  # (generator, epoch) -> example indices
+
+
 class Interrupted(Exception):
     """Training stopped on SIGTERM after saving a resume checkpoint."""
 
@@ -37,9 +40,28 @@ def seeded(*key: int) -> torch.Generator:
     return torch.Generator().manual_seed(seed)
 
 
-def shuffled(indices: torch.Tensor) -> Callable[[torch.Generator], torch.Tensor]:
+def shuffled(indices: torch.Tensor) -> Schedule:
     """Data schedule of ordinary training: each epoch is a random permutation of ``indices``."""
-    return lambda g: indices[torch.randperm(len(indices), generator=g)]
+    return lambda g, epoch: indices[torch.randperm(len(indices), generator=g).to(indices.device)]
+
+
+def smooth_shift(n_full: int, subset: torch.Tensor, gamma: float, epochs: int, batch_size: int) -> Schedule:
+    """Data schedule of the smooth shift (Berariu et al. 2021, Fig. 3): at step ``n`` of ``N``
+    each example is drawn from the full training set with probability ``p(n) = 1 - gamma**(50 n / N)``
+    and otherwise from ``subset``, uniformly with replacement. An epoch has as many steps as one
+    pass over the full set."""
+    steps = -(-n_full // batch_size)
+    total = epochs * steps
+
+    def schedule(g: torch.Generator, epoch: int) -> torch.Tensor:
+        n = torch.arange((epoch - 1) * steps, epoch * steps, dtype=torch.float64)
+        p = 1 - gamma ** (50 * n / total)
+        from_full = torch.rand(steps, batch_size, generator=g, dtype=torch.float64) < p[:, None]
+        full = torch.randint(n_full, (steps, batch_size), generator=g)
+        sub = subset.cpu()[torch.randint(len(subset), (steps, batch_size), generator=g)]
+        return torch.where(from_full, full, sub).flatten()[:n_full].to(subset.device)
+
+    return schedule
 
 
 def make_optimizer(name: str, params, lr: float, weight_decay: float = 0.0) -> torch.optim.Optimizer:
@@ -84,7 +106,7 @@ def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch: int = 20
 def train(
     model: nn.Module,
     data: dict,
-    schedule: Callable[[torch.Generator], torch.Tensor],
+    schedule: Schedule,
     *,
     optimizer: str,
     lr: float,
@@ -96,24 +118,30 @@ def train(
     eval_indices: torch.Tensor | None = None,
     checkpoint: str | Path | None = None,
     checkpoint_every: int = 0,
-) -> list[dict]:
-    """Train ``model`` in place for ``epochs`` epochs; return the metric rows
-    ``{epoch, split, loss, acc}``. ``schedule(g)`` gives the example indices of one epoch.
-    With ``checkpoint`` set, state is saved there every ``checkpoint_every`` epochs and on
-    SIGTERM (then ``Interrupted`` is raised), and training resumes from it when it exists."""
+    until_train_acc: float | None = None,
+    save_epochs: tuple[int, ...] = (),
+) -> tuple[list[dict], dict[int, dict]]:
+    """Train ``model`` in place for ``epochs`` epochs, or until the epoch's training accuracy
+    reaches ``until_train_acc``. Return the metric rows ``{epoch, split, loss, acc}`` and the
+    model's state after each epoch in ``save_epochs`` (0 is the initial state).
+    ``schedule(g, epoch)`` gives the example indices of one epoch. With ``checkpoint`` set, state
+    is saved there every ``checkpoint_every`` epochs and on SIGTERM (then ``Interrupted`` is
+    raised), and training resumes from it when it exists."""
     x, y = data["x_train"], data["y_train"]
     opt = make_optimizer(optimizer, model.parameters(), lr, weight_decay)
     ev = eval_indices if eval_indices is not None else torch.arange(len(y))
-    fresh_sums = lambda: torch.zeros(3, dtype=torch.float64, device=x.device)  # noqa: E731  loss, correct, n
-    state = {"epoch": 0, "step": 0, "sums": fresh_sums(), "metrics": []}
+    state = {"epoch": 0, "step": 0, "losses": [], "correct": [], "metrics": [], "snapshots": {}, "done": False}
+    snapshot = lambda: {k: v.detach().clone() for k, v in model.state_dict().items()}  # noqa: E731
     if checkpoint and Path(checkpoint).exists():
         state = load_checked(checkpoint)
         model.load_state_dict(state.pop("model"))
         opt.load_state_dict(state.pop("optimizer"))
-        state["sums"] = state["sums"].to(x.device)
+        state["losses"], state["correct"] = [t.to(x.device) for t in state["losses"]], [t.to(x.device) for t in state["correct"]]
     else:
         for split, (xs, ys) in (("train", (x[ev], y[ev])), ("test", (data["x_test"], data["y_test"]))):
             state["metrics"].append(dict(zip(("epoch", "split", "loss", "acc"), (0, split, *evaluate(model, xs, ys)))))
+        if 0 in save_epochs:
+            state["snapshots"][0] = snapshot()
 
     def save() -> None:
         save_checked(state | {"model": model.state_dict(), "optimizer": opt.state_dict()}, checkpoint)
@@ -122,9 +150,9 @@ def train(
     previous = signal.signal(signal.SIGTERM, lambda *_: stop.append(1)) if checkpoint else None
     try:
         model.train()
-        while state["epoch"] < epochs:
+        while state["epoch"] < epochs and not state["done"]:
             e = state["epoch"] + 1
-            order = schedule(seeded(*order_seed, e)).to(x.device)
+            order = schedule(seeded(*order_seed, e), e).to(x.device)
             for step in range(state["step"], -(-len(order) // batch_size)):
                 idx = order[step * batch_size : (step + 1) * batch_size]
                 xb, yb = x[idx], y[idx]
@@ -135,21 +163,25 @@ def train(
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()
-                state["sums"] += torch.stack([loss.detach() * len(yb), (out.argmax(1) == yb).sum(), torch.tensor(len(yb), device=x.device)])
+                state["losses"].append(loss.detach() * len(yb))  # summed at the epoch's end: no sync per step
+                state["correct"].append((out.argmax(1) == yb).sum())
                 state["step"] = step + 1
                 if stop:
                     save()
                     raise Interrupted(f"SIGTERM at epoch {e}, step {step + 1}: saved {checkpoint}")
-            loss_sum, correct, n = state["sums"].tolist()
+            n = len(order)
+            loss_sum, correct = torch.stack(state["losses"]).sum().item(), torch.stack(state["correct"]).sum().item()
             test_loss, test_acc = evaluate(model, data["x_test"], data["y_test"])
             state["metrics"] += [
                 {"epoch": e, "split": "train", "loss": loss_sum / n, "acc": correct / n},
                 {"epoch": e, "split": "test", "loss": test_loss, "acc": test_acc},
             ]
-            state.update(epoch=e, step=0, sums=fresh_sums())
+            state.update(epoch=e, step=0, losses=[], correct=[], done=until_train_acc is not None and correct / n >= until_train_acc)
+            if e in save_epochs:
+                state["snapshots"][e] = snapshot()
             if checkpoint and checkpoint_every and e % checkpoint_every == 0 and e < epochs:
                 save()
     finally:
         if checkpoint:
             signal.signal(signal.SIGTERM, previous)
-    return state["metrics"]
+    return state["metrics"], state["snapshots"]

@@ -11,12 +11,13 @@ except ConfigError as e:
 
 TABLE = run_table.build(config)
 RUNS = TABLE.runs
+EXPERIMENTS = {k: v for k, v in config["experiments"].items() if v.get("enabled")}
 ENV = "../../envs/warmstart.yaml"
 
 
 wildcard_constraints:
     dataset="[a-z0-9]+",
-    fraction=r"[0-9.e-]+",
+    subset=r"(fraction|stages)~[^/]+",
 
 
 def run_spec(wildcards):
@@ -31,10 +32,9 @@ def train_inputs(wildcards):
     """The data set, the subset's index file and the parent's model a run needs."""
     spec = run_spec(wildcards)
     inputs = {"data": f"results/data/{spec['dataset']}/data.pt"}
-    if spec["subset"] < 1:
-        inputs["subset"] = (
-            f"results/data/{spec['dataset']}/subsets/fraction~{spec['subset']:g}.pt"
-        )
+    for name in (spec["subset"], (spec["shift"] or {}).get("subset")):
+        if name:
+            inputs[name] = f"results/data/{spec['dataset']}/subsets/{name}.pt"
     if spec["parent"]:
         inputs["parent"] = f"results/runs/{spec['parent']}/model.pt"
     return inputs
@@ -49,8 +49,22 @@ def dataset_params(wildcards):
 
 
 def figures():
-    """Every figure of the enabled experiments, PNG and PDF."""
-    names = []
-    if config["experiments"].get("fraction", {}).get("enabled"):
+    """Every figure of the enabled experiments, PNG and PDF, and Table 1 when it is run."""
+    names = [n for n in EXPERIMENTS if n != "fraction"]
+    if "fraction" in EXPERIMENTS:
         names += ["fraction_curves", "fraction"]
-    return expand("results/figures/{name}.{ext}", name=names, ext=("png", "pdf"))
+    out = expand("results/figures/{name}.{ext}", name=names, ext=("png", "pdf"))
+    if "table1" in EXPERIMENTS:
+        out += ["results/tables/table1.md", "results/tables/table1.tex"]
+    return out
+
+
+def setting_description():
+    """One line naming the study's setting, for the summary."""
+    c, m, t = config["dataset"], config["model"], config["train"]
+    return (
+        f"{c['name']}, {m['name']} (width {m['width']}, depth {m['depth']}), {t['optimizer']} lr {t['lr']:g}, "
+        f"batch {t['batch_size']}, {t['pretrain_epochs']} pretraining + {t['tune_epochs']} tuning epochs, "
+        f"final accuracy = mean of the last {t['final_window']} epochs; seeds: {config['seeds']} "
+        "(experiments may set their own)"
+    )

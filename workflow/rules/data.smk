@@ -15,9 +15,9 @@ rule subset:
     input:
         "results/data/{dataset}/data.pt",
     output:
-        "results/data/{dataset}/subsets/fraction~{fraction}.pt",
+        "results/data/{dataset}/subsets/{subset}.pt",
     log:
-        "results/logs/subset/{dataset}/fraction~{fraction}.log",
+        "results/logs/subset/{dataset}/{subset}.log",
     conda:
         ENV
     params:

@@ -14,8 +14,28 @@ rule tables:
         rows=TABLE.rows,
         runs=[RUNS[r] for r in sorted(RUNS)],
         window=config["train"]["final_window"],
+        thresholds={
+            name: EXPERIMENTS[name]["threshold"]
+            for name in ("speed", "shrink_perturb")
+            if name in EXPERIMENTS
+        },
     script:
         "../scripts/tables.py"
+
+
+rule table1:
+    input:
+        final="results/tables/final.csv",
+        gap="results/tables/gap.csv",
+    output:
+        md="results/tables/table1.md",
+        tex="results/tables/table1.tex",
+    log:
+        "results/logs/table1.log",
+    conda:
+        ENV
+    script:
+        "../scripts/table1.py"
 
 
 rule summary:
@@ -31,14 +51,7 @@ rule summary:
     conda:
         ENV
     params:
-        headlines={
-            "fraction": f"fraction={config['experiments'].get('fraction', {}).get('curves_fraction', 0.5):g}"
-        },
-        setting=(
-            f"{config['dataset']['name']}, {config['model']['name']} (width {config['model']['width']}, depth {config['model']['depth']}), "
-            f"{config['train']['optimizer']} lr {config['train']['lr']:g}, batch {config['train']['batch_size']}, "
-            f"{config['train']['pretrain_epochs']} pretraining + {config['train']['tune_epochs']} tuning epochs, "
-            f"final accuracy = mean of the last {config['train']['final_window']} epochs"
-        ),
+        experiments=EXPERIMENTS,
+        setting=setting_description(),
     script:
         "../scripts/summary.py"

@@ -6,7 +6,7 @@ from warmstart.tables import final_table, gap_table, runs_table
 
 with job(snakemake.log[0]):
     metrics = pd.concat([pd.read_csv(p) for p in snakemake.input], ignore_index=True)
-    final = final_table(snakemake.params.rows, metrics, snakemake.params.window)
+    final = final_table(snakemake.params.rows, metrics, snakemake.params.window, snakemake.params.thresholds)
     out = snakemake.output
     tables = {out.final: final, out.gap: gap_table(final), out.metrics: metrics, out.runs: runs_table(snakemake.params.runs)}
     for path, table in tables.items():

@@ -1,0 +1,100 @@
+import copy
+from pathlib import Path
+
+import pytest
+import yaml
+
+from warmstart import runs
+from warmstart.config import validate
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def study(**experiments) -> dict:
+    """The tiny study merged over the default config, with only ``experiments`` enabled (all
+    of the tiny config's if none is named)."""
+    config = yaml.safe_load((ROOT / "config.yaml").read_text())
+    tiny = yaml.safe_load((ROOT / "configs/tiny.yaml").read_text())
+    for k, v in tiny.items():
+        config[k] = config[k] | v if isinstance(v, dict) and k != "experiments" else v
+    config["experiments"] = {k: config["experiments"].get(k, {}) | v for k, v in tiny["experiments"].items()}
+    if experiments:
+        config["experiments"] = {k: config["experiments"][k] | v for k, v in experiments.items()}
+    return validate(config, ROOT / "workflow/schemas/config.schema.yaml")
+
+
+def partner(table, row):
+    return next(
+        q
+        for q in table.rows
+        if q["experiment"] == row["experiment"] and q["condition"] == row["condition"] and q["seed"] == row["seed"] and q is not row
+    )
+
+
+def chain_root(table, run):
+    while run["parent"]:
+        run = table.runs[run["parent"]]
+    return run
+
+
+def test_every_row_is_paired_with_a_fresh_run_of_the_same_init_and_order():
+    table = runs.build(study())
+    assert {r["experiment"] for r in table.rows} == set(runs.EXPERIMENTS)
+    for r in table.rows:
+        if r["arm"] == "fresh":
+            continue
+        run, fresh = table.runs[r["run"]], table.runs[partner(table, r)["run"]]
+        assert fresh["parent"] is None and fresh["subset"] is None and fresh["shift"] is None
+        assert run["order_seed"] == fresh["order_seed"], r  # same data order while tuning
+        assert chain_root(table, run)["init_seed"] == fresh["init_seed"] == r["seed"]  # same initialisation
+        assert run["epochs"] == fresh["epochs"] and run["subset"] is None  # tuning is on the full set
+
+
+def test_runs_are_shared_not_repeated():
+    table = runs.build(study())
+    ids = [r["id"] for r in table.runs.values()]
+    assert len(ids) == len(set(ids))
+    fresh = {r["run"] for r in table.rows if r["arm"] == "fresh" and r["experiment"] in ("fraction", "reset", "smooth_shift", "stages")}
+    assert len(fresh) == 2  # one plain fresh run per seed serves these experiments
+    # pretraining-length warm starts come from snapshots of one pretraining run per optimiser and seed
+    pl = [table.runs[r["run"]] for r in table.rows if r["experiment"] == "pretrain_length" and r["arm"] == "warm"]
+    parents = {p["parent"] for p in pl}
+    cfg = study()["experiments"]["pretrain_length"]
+    assert len(parents) == len(cfg["optimizers"]) * 2
+    for parent in parents:
+        assert table.runs[parent]["save_epochs"] == sorted(e for e in cfg["epochs"] if e != max(cfg["epochs"]))
+        assert table.runs[parent]["epochs"] == max(cfg["epochs"])
+
+
+def test_adding_a_seed_leaves_every_existing_run_unchanged():
+    a = runs.build(study())
+    config = study()
+    config["seeds"] = 3
+    for e in config["experiments"].values():
+        e.pop("seeds", None)
+    b = runs.build(config)
+    assert all(b.runs[k] == v for k, v in a.runs.items() if "seed~2" not in k)
+
+
+def test_reset_sets_default_to_every_suffix_and_speed_reuses_them():
+    table = runs.build(study(reset={}, speed={}))
+    resets = [table.runs[r["run"]]["reset"] for r in table.rows if r["experiment"] == "reset" and r["arm"] == "warm" and r["seed"] == 0]
+    assert resets == [[], ["head"], ["layer2", "head"], ["layer1", "layer2", "head"]]
+    speed = {r["run"] for r in table.rows if r["experiment"] == "speed"}
+    reset = {r["run"] for r in table.rows if r["experiment"] == "reset"}
+    assert speed <= reset
+
+
+def test_a_run_defined_twice_differently_is_an_error():
+    t = runs.RunTable(study())
+    s = t.setting()
+    t._run(s, "x", 0, runs.TUNE, lr=0.1)
+    with pytest.raises(ValueError, match="defined twice"):
+        t._run(s, "x", 0, runs.TUNE, lr=0.2)
+
+
+def test_key_order_in_the_config_does_not_change_a_run():
+    config = study()
+    shuffled = copy.deepcopy(config)
+    shuffled["model"] = dict(reversed(list(config["model"].items())))
+    assert runs.build(config).runs == runs.build(shuffled).runs
