@@ -11,6 +11,7 @@ configfile: "config.yaml"
 include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/train.smk"
+include: "workflow/rules/diagnostics.smk"
 include: "workflow/rules/tables.smk"
 include: "workflow/rules/figures.smk"
 

@@ -10,11 +10,13 @@ from warmstart.config import validate
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def study(**experiments) -> dict:
-    """The tiny study merged over the default config, with only ``experiments`` enabled (all
-    of the tiny config's if none is named)."""
+def study(seeds: int | None = None, **experiments) -> dict:
+    """The tiny study merged over the default config, as Snakemake merges ``--configfile``, with
+    only ``experiments`` enabled (all of the tiny config's if none is named)."""
     config = yaml.safe_load((ROOT / "config.yaml").read_text())
     tiny = yaml.safe_load((ROOT / "configs/tiny.yaml").read_text())
+    if seeds is not None:
+        tiny["seeds"] = seeds
     for k, v in tiny.items():
         config[k] = config[k] | v if isinstance(v, dict) and k != "experiments" else v
     config["experiments"] = {k: config["experiments"].get(k, {}) | v for k, v in tiny["experiments"].items()}

@@ -59,7 +59,7 @@ def test_tables_pair_runs_by_seed_whatever_the_row_order():
     assert list(gap.columns) == GAP_COLUMNS and len(gap) == 1
     assert gap.gap_mean[0] == pytest.approx(0.02)
     assert gap.gap_ci_low[0] > 0  # paired: every seed's gap is positive
-    text = summary(gap, final, {"fraction": "fraction=0.5"}, "test setting")
+    text = summary(gap, final, {"fraction": {"curves_fraction": 0.5}}, "test setting")
     assert "Verdict: reproduced" in text and "| fraction=0.5 | 3 |" in text
 
 
@@ -87,5 +87,41 @@ def test_summary_never_claims_a_reproduction_the_interval_does_not_support():
                 }
             ]
         )
-        text = summary(gap, final, {"fraction": "fraction=0.5"}, "s")
+        text = summary(gap, final, {"fraction": {"curves_fraction": 0.5}}, "s")
         assert word in text and "reproduced:" not in text.replace("not reproduced", "")
+
+
+def _diag(sharper: float, noisier: float) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Synthetic diagnostics of 4 seeds: warm ends ``sharper`` and sees ``noisier`` early tr Σ."""
+    rows, final = [], []
+    for seed in range(4):
+        jitter = 0.1 * seed
+        for arm, eig, noise, acc in (("warm", 10 + sharper + jitter, 5 + noisier, 0.58), ("fresh", 10, 5 + jitter, 0.60 + 0.01 * seed)):
+            for epoch, q, v in ((4, "hessian_eig1", eig), (1, "grad_trace_cov", noise), (2, "grad_trace_cov", noise)):
+                rows.append(
+                    {
+                        "experiment": "fraction",
+                        "condition": "fraction=0.5",
+                        "arm": arm,
+                        "seed": seed,
+                        "run": f"{arm}{seed}",
+                        "epoch": epoch,
+                        "quantity": q,
+                        "value": v,
+                    }
+                )
+            final.append({"experiment": "fraction", "condition": "fraction=0.5", "arm": arm, "seed": seed, "final_test_acc": acc})
+    return pd.DataFrame(rows), pd.DataFrame(final)
+
+
+def test_hypothesis_verdict_follows_the_paired_intervals():
+    from warmstart.summary import hypothesis_section, hypothesis_table
+
+    diag, final = _diag(sharper=2.0, noisier=-1.0)
+    h = hypothesis_table(diag, final)
+    assert h.d_sharpness.tolist() == pytest.approx([2.0, 2.1, 2.2, 2.3])
+    assert h.d_noise.tolist() == pytest.approx([1.0, 1.1, 1.2, 1.3])
+    assert h.gap.tolist() == pytest.approx([0.02, 0.03, 0.04, 0.05])
+    assert "the hypothesis is supported" in hypothesis_section(diag, final)
+    assert "the hypothesis is not supported" in hypothesis_section(*_diag(sharper=-2.0, noisier=2.0))
+    assert "partly supported" in hypothesis_section(*_diag(sharper=2.0, noisier=2.0))

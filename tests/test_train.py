@@ -106,3 +106,22 @@ def test_flip_crop_gives_each_image_a_flipped_or_unflipped_crop_of_its_padded_se
         assert matches, f"image {i} is not a crop of its padded self"
         shifts.add(matches[0])
     assert len(shifts) > 1  # not the same transformation for every image
+
+
+def test_snapshots_of_one_run_equal_shorter_runs_and_serve_warm_starts(mnist1d_file, tmp_path):
+    d = data.load(mnist1d_file)
+    model = build_model("mlp", (1, 40), 10, seed=0, width=16)
+    _, snaps = train(model, d, shuffled(torch.arange(300)), epochs=3, save_epochs=(0, 1, 2), **SETTINGS)
+    for e in (1, 2):
+        shorter, _ = _run(d, epochs=e)
+        assert all(torch.equal(snaps[e][k], v) for k, v in shorter.state_dict().items())
+    init = build_model("mlp", (1, 40), 10, seed=0, width=16).state_dict()
+    assert all(torch.equal(snaps[0][k], v) for k, v in init.items())
+
+    table = runs.build(study())
+    warm = next(r for r in table.runs.values() if r["parent_epoch"] == 1)
+    pre = table.runs[warm["parent"]]
+    assert 1 in pre["save_epochs"]
+    save_checked({"model": model.state_dict(), "snapshots": snaps, "spec": pre}, tmp_path / "pre.pt")
+    started = initial_model(warm | {"model": {"name": "mlp", "width": 16, "depth": 2}}, d["meta"], tmp_path / "pre.pt").state_dict()
+    assert all(torch.equal(started[k], snaps[1][k]) for k in started)

@@ -10,8 +10,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
+from test_runs import study
 
-from warmstart.tables import FINAL_COLUMNS, GAP_COLUMNS
+from warmstart import runs
+from warmstart.runs import EXPERIMENTS
+from warmstart.tables import DIAGNOSTICS_COLUMNS, FINAL_COLUMNS, GAP_COLUMNS
 
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.slow
@@ -58,22 +61,51 @@ def workdir(tmp_path_factory):
 def test_the_whole_study_runs_and_writes_the_contract_tables(workdir):
     r = workdir / "results"
     final = pd.read_csv(r / "tables/final.csv")
-    assert list(final.columns[: len(FINAL_COLUMNS)]) == FINAL_COLUMNS and "fraction" in final.columns
-    assert len(final) == 2 * 2 * 2  # fractions x seeds x arms
-    assert final.final_test_acc.between(0, 1).all() and (final.epochs == 4).all()
+    assert list(final.columns[: len(FINAL_COLUMNS)]) == FINAL_COLUMNS
+    assert set(final.experiment) == set(EXPERIMENTS)  # the tiny config exercises every experiment
+    assert final.final_test_acc.between(0, 1).all() and final.final_train_acc.between(0, 1).all()
+    fr = final[final.experiment == "fraction"]
+    assert len(fr) == 2 * 2 * 2 and (fr.epochs == 4).all() and set(fr.fraction) == {0.25, 0.5}
     gap = pd.read_csv(r / "tables/gap.csv")
-    assert list(gap.columns) == GAP_COLUMNS and sorted(gap.condition) == ["fraction=0.25", "fraction=0.5"]
-    assert (gap.n == 2).all()
+    assert list(gap.columns) == GAP_COLUMNS and (gap.n == 2).all()
+    assert len(gap) == final[["experiment", "condition"]].drop_duplicates().shape[0]
+    # resetting every unit after pretraining is exactly the fresh start: a gap of 0 in every seed
+    everything = gap[gap.condition == "reset=layer1+layer2+head"].iloc[0]
+    assert everything.gap_mean == 0 and everything.p_value == 1
     metrics = pd.read_csv(r / "tables/metrics.csv")
+    runs_csv = pd.read_csv(r / "tables/runs.csv")
     assert list(metrics.columns) == ["run", "epoch", "split", "loss", "acc"]
-    assert metrics.run.nunique() == 2 + 2 * 2 * 2  # fresh per seed + (pretrain, warm) per fraction and seed
+    assert set(metrics.run) == set(runs_csv.run) and set(final.run) <= set(runs_csv.run)
     summary = (r / "summary.md").read_text()
-    assert "fraction=0.5" in summary and "**Verdict:" in summary
-    for name in ("fraction", "fraction_curves"):
+    assert all(f"(`{name}`)" in summary for name in EXPERIMENTS) and summary.count("**Verdict:") == len(EXPERIMENTS)
+    for name in [*EXPERIMENTS, "fraction_curves"]:
         assert (r / f"figures/{name}.png").stat().st_size > 10_000 and (r / f"figures/{name}.pdf").stat().st_size > 5_000
+    assert "| mnist1d | logreg | adam | 2 |" in (r / "tables/table1.md").read_text()
+    assert "\\begin{tabular}" in (r / "tables/table1.tex").read_text()
     prov = json.loads((r / "runs/mnist1d/mlp/adam/warm/fraction~0.5/seed~1/provenance.json").read_text())
     assert prov["run"]["parent"] == "mnist1d/mlp/adam/pretrain/fraction~0.5/seed~1" and prov["git_commit"] and prov["versions"]["torch"]
     assert not list(r.rglob("resume-*.pt")) and not list(r.rglob(".*.tmp*"))
+
+
+def test_diagnostics_are_measured_on_saved_states_and_answer_the_hypothesis(workdir):
+    r = workdir / "results"
+    diag = pd.read_csv(r / "tables/diagnostics.csv")
+    assert list(diag.columns) == DIAGNOSTICS_COLUMNS
+    assert set(diag.arm) == {"pretrain", "warm", "fresh"} and diag.seed.nunique() == 2
+    tune = diag[diag.arm != "pretrain"]
+    assert sorted(tune.epoch.unique()) == [0, 2, 4]  # configs/tiny.yaml: epochs [0, 2] and the end (4)
+    eig = diag[diag.quantity == "hessian_eig1"].pivot_table(index=["seed", "epoch"], columns="arm", values="value")
+    # the warm run starts where pretraining ended: the same parameters, the same sharpness
+    ends = diag[(diag.arm == "pretrain") & (diag.quantity == "hessian_eig1")].set_index("seed").value
+    assert all(eig.loc[(s, 0), "warm"] == pytest.approx(ends[s], rel=1e-5) for s in (0, 1))
+    dist = diag[(diag.quantity == "dist_start") & (diag.epoch == 0)]
+    assert (dist[dist.arm != "pretrain"].value == 0).all()
+    noise = diag[diag.quantity == "grad_trace_cov"]
+    assert sorted(noise[noise.arm == "warm"].epoch.unique()) == [0, 2]
+    for family in ("sharpness", "noise", "weights", "representation"):
+        assert (r / f"figures/diagnostics_{family}.png").stat().st_size > 10_000
+    assert (r / "figures/hypothesis.png").stat().st_size > 10_000
+    assert "## The hypothesis, measured directly" in (r / "summary.md").read_text()
 
 
 def test_a_finished_study_has_nothing_left_to_do(workdir):
@@ -92,18 +124,19 @@ def test_editing_one_figure_script_reruns_that_figure_alone(workdir):
 
 def test_adding_a_seed_trains_only_that_seeds_runs(workdir):
     jobs = planned(workdir, variant(workdir, "seeds3", lambda c: c.update(seeds=3)))
-    assert sorted(jobs["train"]) == sorted(
-        f"run=mnist1d/mlp/adam/{p}/seed~2"
-        for p in ("fresh", "pretrain/fraction~0.25", "pretrain/fraction~0.5", "warm/fraction~0.25", "warm/fraction~0.5")
-    )
+    expected = [r for r in runs.build(study(seeds=3)).runs if r.endswith("/seed~2")]
+    assert sorted(jobs["train"]) == sorted(f"run={r}" for r in expected)
     assert "prepare_data" not in jobs and "subset" not in jobs
 
 
 def test_changing_tuning_epochs_reruns_tuning_and_what_depends_on_it_only(workdir):
     jobs = planned(workdir, variant(workdir, "tune5", lambda c: c["train"].update(tune_epochs=5)))
-    trained = jobs.pop("train")
-    assert len(trained) == 2 * 2 + 2 and not any("pretrain" in t for t in trained)
-    assert set(jobs) == {"tables", "summary", "fig_fraction", "fig_fraction_curves"}
+    trained = {t.removeprefix("run=") for t in jobs.pop("train")}
+    table = runs.build(study())
+    tuning = {k for k, r in table.runs.items() if r["order_seed"][1] == runs.TUNE and r["until_train_acc"] is None}
+    assert trained == tuning  # every tuning run of fixed length, and no pretraining or stage run
+    assert "prepare_data" not in jobs and "subset" not in jobs
+    assert {"tables", "summary", "fig_fraction"} <= set(jobs)
 
 
 def test_bad_config_stops_before_anything_runs_with_one_line(tmp_path, workdir):

@@ -40,13 +40,14 @@ class BasicBlock(nn.Module):
         self.bn1 = bn(c_out)
         self.conv2 = conv(c_out, c_out, 3, 1, 1, bias=False)
         self.bn2 = bn(c_out)
+        self.relu1, self.relu2 = nn.ReLU(), nn.ReLU()  # modules, so that diagnostics can hook them
         self.shortcut = nn.Sequential()
         if stride != 1 or c_in != c_out:
             self.shortcut = nn.Sequential(conv(c_in, c_out, 1, stride, bias=False), bn(c_out))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = torch.relu(self.bn1(self.conv1(x)))
-        return torch.relu(self.bn2(self.conv2(out)) + self.shortcut(x))
+        out = self.relu1(self.bn1(self.conv1(x)))
+        return self.relu2(self.bn2(self.conv2(out)) + self.shortcut(x))
 
 
 def resnet(input_shape: tuple[int, ...], num_classes: int, width: int = 64, depth: int = 2) -> nn.Sequential:

@@ -323,3 +323,70 @@ def table1_figure(final: pd.DataFrame) -> plt.Figure:
         ax.legend()
         fig.suptitle(f"Ash & Adams Table 1: warm vs fresh ({_n(f)} seeds)")
     return fig
+
+
+LABELS = {
+    "hessian_eig1": "top Hessian eigenvalue",
+    "hessian_trace": "Hessian trace (Hutchinson)",
+    "grad_trace_cov": "tr Σ of per-example gradients",
+    "noise_scale": "gradient noise scale B_simple",
+    "weight_norm": "weight norm",
+    "dist_init": "distance from initialisation",
+    "dist_start": "distance from the run's start",
+    "dead_units": "fraction of dead ReLU units",
+    "effective_rank": "effective rank of penultimate features",
+}
+
+
+def diagnostics_figure(diag: pd.DataFrame, quantities: list[str], title: str) -> plt.Figure:
+    """Each quantity against tuning epoch (symlog), warm vs fresh, mean and 95% interval over
+    seeds; the value at the end of pretraining is drawn at epoch 0 as a grey marker."""
+    with plt.rc_context(STYLE):
+        fig, axes = plt.subplots(1, len(quantities), figsize=(3.4 * len(quantities), 3.2), squeeze=False)
+        for ax, q in zip(axes[0], quantities):
+            d = diag[diag.quantity == q]
+            for arm in ("fresh", "warm"):
+                x = d[d.arm == arm].pivot(index="epoch", columns="seed", values="value")
+                if len(x):
+                    _band(ax, x, 0, COLORS[arm], arm)
+            pre = d[d.arm == "pretrain"].value
+            if len(pre):
+                m, lo, hi = mean_ci(pre)
+                ax.errorbar(
+                    [0],
+                    [m],
+                    yerr=[[m - lo], [hi - m]] if len(pre) > 1 else None,
+                    color=COLORS["pretrain"],
+                    marker="s",
+                    capsize=3,
+                    label="end of pretraining",
+                )
+            ax.set_xscale("symlog", linthresh=1)
+            ax.set(title=LABELS.get(q, q), xlabel="tuning epoch")
+        axes[0][0].legend(fontsize=7)
+        fig.suptitle(f"{title} (mean, 95% CI over {diag.seed.nunique()} seeds)")
+    return fig
+
+
+def hypothesis_figure(h: pd.DataFrame) -> plt.Figure:
+    """Per seed, the gap against the warm-minus-fresh difference in final sharpness, and against
+    the fresh-minus-warm difference in early gradient noise (``summary.hypothesis_table``)."""
+    panels = [
+        ("d_sharpness", "top Hessian eigenvalue at the end: warm - fresh"),
+        ("d_noise", "early tr Σ: fresh - warm (mean over noise epochs)"),
+    ]
+    with plt.rc_context(STYLE):
+        fig, axes = plt.subplots(1, 2, figsize=(9, 3.4), sharey=True)
+        for ax, (col, label) in zip(axes, panels):
+            ax.scatter(h[col], h.gap, color="k", s=18)
+            ax.axhline(0, color="k", lw=0.6)
+            ax.axvline(0, color="k", lw=0.6)
+            if len(h) > 2 and h[col].std() > 0:
+                slope, icpt = np.polyfit(h[col], h.gap, 1)
+                xs = np.linspace(h[col].min(), h[col].max(), 10)
+                ax.plot(xs, slope * xs + icpt, color=COLORS["warm"], lw=1, label=f"r = {np.corrcoef(h[col], h.gap)[0, 1]:.2f}")
+                ax.legend()
+            ax.set(xlabel=label)
+        axes[0].set_ylabel("gap in test accuracy (fresh - warm)")
+        fig.suptitle("Does the data support the hypothesis? One point per seed")
+    return fig

@@ -1,4 +1,5 @@
-"""Execute one run of the run table: initialise, train, write its outputs atomically.
+"""Execute one run of the run table (initialise, train, write its outputs atomically), and
+diagnose a finished run from its saved snapshots.
 
 Outputs of a run: ``model.pt`` (final state, checksummed), ``metrics.csv`` (``run, epoch, split,
 loss, acc``) and ``provenance.json`` (the run's parameters, package versions, git commit of the
@@ -21,6 +22,7 @@ import torch
 
 from warmstart import data as datasets
 from warmstart.atomic import atomic_write_text, load_checked, save_checked
+from warmstart.diagnostics import flat_params, measure
 from warmstart.interventions import reset_units, shrink_perturb
 from warmstart.models import build_model
 from warmstart.train import shuffled, smooth_shift, train
@@ -107,3 +109,31 @@ def execute(
     atomic_write_text("run,epoch,split,loss,acc\n" + rows, outdir / "metrics.csv")
     atomic_write_text(json.dumps(provenance(spec, device), indent=2), outdir / "provenance.json")
     resume.unlink(missing_ok=True)
+
+
+def diagnose(
+    spec: dict, data: str, model_file: str, settings: dict, epochs: list[int], noise_epochs: list[int], device: str = "cpu"
+) -> list[dict]:
+    """Diagnostics (``warmstart.diagnostics.measure``) of run ``spec`` at each of ``epochs``, from
+    its saved snapshots (its final state for its last epoch), on a fixed random subset of
+    ``settings["subset"]`` training examples; rows ``{run, epoch, quantity, value}``. The run's
+    start is its epoch-0 snapshot (its initialisation if it has none)."""
+    d = datasets.load(data, device)
+    idx = torch.randperm(len(d["y_train"]), generator=torch.Generator().manual_seed(settings["subset_seed"]))[: settings["subset"]]
+    x, y = d["x_train"][idx.to(device)], d["y_train"][idx.to(device)]
+    m = spec["model"]
+    model = build_model(
+        m["name"], d["meta"]["input_shape"], d["meta"]["num_classes"], spec["init_seed"], width=m["width"], depth=m["depth"]
+    ).to(device)
+    init = flat_params(model)
+    saved = load_checked(model_file)
+    states = saved["snapshots"] | {spec["epochs"]: saved["model"]}
+    if 0 in states:
+        model.load_state_dict(states[0])
+    start = flat_params(model)
+    rows = []
+    for e in epochs:
+        model.load_state_dict(states[e])
+        for q, v in measure(model, x, y, init, start, settings, noise=e in noise_epochs).items():
+            rows.append({"run": spec["id"], "epoch": e, "quantity": q, "value": v})
+    return rows

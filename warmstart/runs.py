@@ -53,6 +53,7 @@ class RunTable:
         self.config = config
         self.runs: dict[str, dict] = {}
         self.rows: list[dict] = []
+        self.diagnose: list[dict] = []
 
     def seeds(self, settings: dict) -> list[int]:
         """An experiment's seeds (its own ``seeds``, else the study's): N means 0..N-1."""
@@ -277,13 +278,35 @@ EXPERIMENTS: dict[str, Callable[[RunTable, dict], None]] = {
 }
 
 
+def diagnostics_targets(t: RunTable, cfg: dict) -> None:
+    """The runs whose saved states are diagnosed (``t.diagnose``): for each seed of the fraction
+    experiment at its ``curves_fraction``, the pretraining run at its end, and the warm and fresh
+    tuning runs at ``cfg["epochs"]`` (which they save as snapshots) and at their end."""
+    fr = t.config["experiments"]["fraction"]
+    s, f = t.setting(), fr["curves_fraction"]
+    tune = s.train["tune_epochs"]
+    epochs = sorted({e for e in cfg["epochs"] if e < tune} | {0})
+    noise = [e for e in cfg["noise_epochs"] if e in epochs or e == tune]
+    for seed in t.seeds(fr):
+        pre = t.pretrain(s, f, seed)
+        warm = t.warm(s, pre, seed, save_epochs=epochs)
+        fresh = t.fresh(s, seed, save_epochs=epochs)
+        base = {"experiment": "fraction", "condition": condition(fraction=f), "seed": seed}
+        t.diagnose.append(base | {"arm": "pretrain", "run": pre["id"], "epochs": [pre["epochs"]], "noise_epochs": [pre["epochs"]]})
+        for arm, run in (("warm", warm), ("fresh", fresh)):
+            t.diagnose.append(base | {"arm": arm, "run": run["id"], "epochs": [*epochs, tune], "noise_epochs": noise})
+
+
 def build(config: dict) -> RunTable:
-    """The run table of every enabled experiment of ``config``."""
+    """The run table of every enabled experiment of ``config``, and the runs to diagnose."""
     table = RunTable(config)
     for name, experiment in EXPERIMENTS.items():
         settings = config["experiments"].get(name, {})
         if settings.get("enabled", False):
             experiment(table, settings)
+    diag = config.get("diagnostics", {})
+    if diag.get("enabled") and config["experiments"].get("fraction", {}).get("enabled"):
+        diagnostics_targets(table, diag)
     return table
 
 

@@ -129,5 +129,18 @@ def table1_latex(t: pd.DataFrame) -> str:
         f"{'--' if pd.isna(r.paper_fresh) else f'{r.paper_fresh:.1f} / {r.paper_warm:.1f}'} \\\\"
         for r in t.itertuples()
     ]
-    head = "\\begin{tabular}{lllrrll}\n\\toprule\ndata set & model & optimiser & fresh & warm & gap [95\\% CI] & paper (fresh / warm) \\\\\n\\midrule"
+    head = (
+        "\\begin{tabular}{lllrrll}\n\\toprule\n"
+        "data set & model & optimiser & fresh & warm & gap [95\\% CI] & paper (fresh / warm) \\\\\n\\midrule"
+    )
     return head + "\n" + "\n".join(rows) + "\n\\bottomrule\n\\end{tabular}\n"
+
+
+DIAGNOSTICS_COLUMNS = ["experiment", "condition", "arm", "seed", "run", "epoch", "quantity", "value"]
+
+
+def diagnostics_table(rows: pd.DataFrame, targets: list[dict]) -> pd.DataFrame:
+    """``diagnostics.csv``: one row per (run, epoch, quantity), with the run's experiment,
+    condition, arm and seed."""
+    keys = pd.DataFrame(targets)[["experiment", "condition", "arm", "seed", "run"]]
+    return keys.merge(rows, on="run")[DIAGNOSTICS_COLUMNS]

@@ -12,7 +12,14 @@ except ConfigError as e:
 TABLE = run_table.build(config)
 RUNS = TABLE.runs
 EXPERIMENTS = {k: v for k, v in config["experiments"].items() if v.get("enabled")}
+DIAGNOSE = {d["run"]: d for d in TABLE.diagnose}
 ENV = "../../envs/warmstart.yaml"
+DIAGNOSTIC_FAMILIES = {
+    "sharpness": ["hessian_eig1", "hessian_trace"],
+    "noise": ["grad_trace_cov", "noise_scale"],
+    "weights": ["weight_norm", "dist_init", "dist_start"],
+    "representation": ["dead_units", "effective_rank"],
+}
 
 
 wildcard_constraints:
@@ -56,6 +63,13 @@ def figures():
     out = expand("results/figures/{name}.{ext}", name=names, ext=("png", "pdf"))
     if "table1" in EXPERIMENTS:
         out += ["results/tables/table1.md", "results/tables/table1.tex"]
+    if DIAGNOSE:
+        out += expand(
+            "results/figures/diagnostics_{family}.{ext}",
+            family=DIAGNOSTIC_FAMILIES,
+            ext=("png", "pdf"),
+        )
+        out += expand("results/figures/hypothesis.{ext}", ext=("png", "pdf"))
     return out
 
 

@@ -203,3 +203,42 @@ rule fig_table1:
         ENV
     script:
         "../scripts/fig_table1.py"
+
+
+rule fig_diagnostics:
+    input:
+        "results/tables/diagnostics.csv",
+    output:
+        png=report(
+            "results/figures/diagnostics_{family}.png",
+            caption="../report/diagnostics.rst",
+            category="Diagnostics",
+        ),
+        pdf="results/figures/diagnostics_{family}.pdf",
+    log:
+        "results/logs/figures/diagnostics_{family}.log",
+    conda:
+        ENV
+    params:
+        quantities=lambda w: DIAGNOSTIC_FAMILIES[w.family],
+    script:
+        "../scripts/fig_diagnostics.py"
+
+
+rule fig_hypothesis:
+    input:
+        diagnostics="results/tables/diagnostics.csv",
+        final="results/tables/final.csv",
+    output:
+        png=report(
+            "results/figures/hypothesis.png",
+            caption="../report/hypothesis.rst",
+            category="Diagnostics",
+        ),
+        pdf="results/figures/hypothesis.pdf",
+    log:
+        "results/logs/figures/hypothesis.log",
+    conda:
+        ENV
+    script:
+        "../scripts/fig_hypothesis.py"

@@ -40,6 +40,7 @@ rule table1:
 
 rule summary:
     input:
+        **({"diagnostics": "results/tables/diagnostics.csv"} if DIAGNOSE else {}),
         final="results/tables/final.csv",
         gap="results/tables/gap.csv",
     output:

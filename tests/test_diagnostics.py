@@ -1,0 +1,104 @@
+import math
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.func import functional_call
+
+from warmstart import diagnostics as dg
+
+
+def test_lanczos_finds_the_top_of_a_known_spectrum():
+    rng = np.random.default_rng(0)
+    eig = np.concatenate([[50.0, 20.0, 10.0], rng.uniform(-1, 1, 197)])
+    q, _ = np.linalg.qr(rng.normal(size=(200, 200)))
+    A = torch.tensor(q @ np.diag(eig) @ q.T, dtype=torch.float32)  # a quadratic loss 0.5 xᵀAx has Hessian A
+    top = dg.lanczos(lambda v: A @ v, 200, k=3, iters=40)
+    assert top == pytest.approx([50, 20, 10], rel=1e-4)
+
+
+def _tiny_mlp():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 3))
+    x, y = torch.randn(32, 3), torch.randint(0, 3, (32,))
+    return model, x, y
+
+
+def _dense_hessian(model, x, y):
+    names = [n for n, _ in model.named_parameters()]
+    shapes = [p.shape for p in model.parameters()]
+    flat = dg.flat_params(model)
+
+    def loss(w):
+        params, i = {}, 0
+        for n, s in zip(names, shapes):
+            params[n] = w[i : i + math.prod(s)].view(s)
+            i += math.prod(s)
+        return F.cross_entropy(functional_call(model, params, (x,)), y)
+
+    return torch.autograd.functional.hessian(loss, flat.double().requires_grad_().float()).double()
+
+
+def test_top_hessian_eigenvalue_of_a_small_mlp_matches_the_dense_hessian():
+    model, x, y = _tiny_mlp()
+    H = _dense_hessian(model, x, y)
+    exact = np.sort(np.linalg.eigvalsh(H.numpy()))[::-1]
+    top = dg.lanczos(dg.loss_hvp(model, x, y), H.shape[0], k=2, iters=H.shape[0])
+    assert top[0] == pytest.approx(exact[0], rel=1e-3)
+    assert top[1] == pytest.approx(exact[1], rel=1e-3)
+
+
+def test_hutchinson_trace_matches_the_exact_trace_within_its_standard_error():
+    model, x, y = _tiny_mlp()
+    exact = float(torch.trace(_dense_hessian(model, x, y)))
+    est, se = dg.hutchinson_trace(dg.loss_hvp(model, x, y), sum(p.numel() for p in model.parameters()), samples=200, seed=1)
+    assert abs(est - exact) < 3 * se and se < abs(exact)
+
+
+def test_gradient_noise_matches_a_brute_force_per_example_computation():
+    model, x, y = _tiny_mlp()
+    rows = []
+    for i in range(len(y)):
+        model.zero_grad()
+        F.cross_entropy(model(x[i : i + 1]), y[i : i + 1]).backward()
+        rows.append(torch.cat([p.grad.reshape(-1) for p in model.parameters()]))
+    g = torch.stack(rows).double()
+    assert torch.allclose(dg.per_example_grads(model, x, y, chunk=5).double(), g, atol=1e-6)
+    mean = g.mean(0)
+    tr = float(sum(((r - mean) ** 2).sum() for r in g) / (len(g) - 1))
+    out = dg.gradient_noise(model, x, y)
+    assert out["grad_trace_cov"] == pytest.approx(tr, rel=1e-6)
+    assert out["noise_scale"] == pytest.approx(tr / (float(mean @ mean) - tr / len(g)), rel=1e-6)
+    # the full-batch gradient is the mean of the per-example ones
+    model.zero_grad()
+    F.cross_entropy(model(x), y).backward()
+    assert torch.allclose(torch.cat([p.grad.reshape(-1) for p in model.parameters()]).double(), mean, atol=1e-6)
+
+
+def test_dead_units_on_hand_made_activations():
+    dense = torch.tensor([[0.0, 1.0, 0.0], [0.0, 2.0, 0.0], [0.0, 0.0, 3.0], [0.0, 1.0, 0.0]])  # unit 0 always 0, unit 2 zero 3/4
+    conv = torch.zeros(4, 2, 5)
+    conv[0, 1, 3] = 1.0  # channel 0 dead everywhere, channel 1 alive on one example
+    assert dg.dead_fraction([dense], threshold=1.0) == pytest.approx(1 / 3)
+    assert dg.dead_fraction([dense], threshold=0.75) == pytest.approx(2 / 3)
+    assert dg.dead_fraction([dense, conv], threshold=1.0) == pytest.approx(2 / 5)
+    assert dg.dead_fraction([dense, conv], threshold=0.75) == pytest.approx(4 / 5)
+
+
+def test_effective_rank_on_hand_made_features():
+    assert dg.effective_rank(torch.eye(5) * 3) == pytest.approx(5)  # equal singular values: full rank
+    assert dg.effective_rank(torch.outer(torch.ones(10), torch.arange(1.0, 5.0))) == pytest.approx(1)
+    s = torch.tensor([3.0, 1.0])
+    p = s / s.sum()
+    assert dg.effective_rank(torch.diag(s)) == pytest.approx(float(torch.exp(-(p * p.log()).sum())))
+
+
+def test_activations_sees_every_relu_and_the_penultimate_features():
+    from warmstart.models import build_model
+
+    model = build_model("resnet", (1, 40), 10, seed=0, width=4, depth=1)
+    relus, feats = dg.activations(model, torch.randn(6, 1, 40))
+    assert len(relus) == 1 + 4 * 2  # stem + two per basic block
+    assert feats.shape == (6, 32)
