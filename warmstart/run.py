@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import platform
 import subprocess
 from datetime import UTC, datetime
@@ -56,6 +57,11 @@ def provenance(spec: dict, device: str) -> dict:
         if device.startswith("cuda")
         else f"cpu ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)",
         "host": platform.node(),
+        "environment": {
+            k: v
+            for k, v in os.environ.items()
+            if k in ("SLURM_JOB_ID", "SLURM_ARRAY_JOB_ID", "SLURM_ARRAY_TASK_ID", "CUDA_VISIBLE_DEVICES")
+        },
         "finished": datetime.now(UTC).isoformat(timespec="seconds"),
     }
 

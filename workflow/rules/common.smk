@@ -13,6 +13,10 @@ TABLE = run_table.build(config)
 RUNS = TABLE.runs
 EXPERIMENTS = {k: v for k, v in config["experiments"].items() if v.get("enabled")}
 DIAGNOSE = {d["run"]: d for d in TABLE.diagnose}
+# GPUs requested by each training and diagnostic job (a cluster executor turns this into --gpus)
+GPUS = config["train"]["gpus"]
+if GPUS is None:
+    GPUS = int(config["train"]["device"].startswith("cuda"))
 ENV = "../../envs/warmstart.yaml"
 DIAGNOSTIC_FAMILIES = {
     "sharpness": ["hessian_eig1", "hessian_trace"],

@@ -9,6 +9,8 @@ rule diagnose:
     conda:
         ENV
     threads: config["train"]["threads"]
+    resources:
+        gpu=GPUS,
     params:
         spec=run_spec,
         epochs=lambda w: DIAGNOSE[w.run]["epochs"],

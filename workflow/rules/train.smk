@@ -10,6 +10,8 @@ rule train:
     conda:
         ENV
     threads: config["train"]["threads"]
+    resources:
+        gpu=GPUS,
     params:
         spec=run_spec,
         device=config["train"]["device"],

@@ -1,0 +1,149 @@
+"""The workflow against a real single-node SLURM (tools/local-slurm.sh), and runs killed mid-way.
+
+The SLURM tests need root and Debian's slurm packages; they are skipped where SLURM cannot be
+started. CI (.ci/run) installs and starts it first."""
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import torch
+import yaml
+
+from warmstart import data, runs
+from warmstart.atomic import load_checked
+from warmstart.run import execute, spec_hash
+
+ROOT = Path(__file__).resolve().parent.parent
+SLURM = ROOT / "tools/local-slurm.sh"
+
+
+def slurm_up() -> bool:
+    if shutil.which("sinfo") is None or os.geteuid() != 0:
+        return False
+    if subprocess.run(["sinfo", "-h"], capture_output=True).returncode != 0:
+        subprocess.run(["bash", str(SLURM), "start"], capture_output=True)
+    return subprocess.run(["sinfo", "-h"], capture_output=True).returncode == 0
+
+
+needs_slurm = pytest.mark.skipif(not slurm_up(), reason="no local SLURM (needs root and tools/local-slurm.sh)")
+
+
+def copy_workflow(dest: Path) -> Path:
+    for item in ("Snakefile", "config.yaml"):
+        shutil.copy(ROOT / item, dest / item)
+    for item in ("workflow", "configs", "envs", "slurm"):
+        shutil.copytree(ROOT / item, dest / item)
+    return dest
+
+
+def cluster_config(workdir: Path, **train) -> str:
+    """The tiny study cut to the fraction experiment (fewer jobs), with ``train`` overrides."""
+    config = yaml.safe_load((workdir / "configs/tiny.yaml").read_text())
+    config["experiments"] = {"fraction": config["experiments"]["fraction"] | {"fractions": [0.5]}}
+    config["experiments"] |= {name: {"enabled": False} for name in runs.EXPERIMENTS if name != "fraction"}
+    config["diagnostics"]["enabled"] = False
+    config["train"] |= train
+    (workdir / "configs/cluster.yaml").write_text(yaml.safe_dump(config))
+    return "configs/cluster.yaml"
+
+
+def run_on_slurm(workdir: Path, config: str) -> subprocess.CompletedProcess:
+    args = [
+        "--profile",
+        "slurm",
+        "--configfile",
+        config,
+        "--slurm-no-account",
+        "--slurm-init-seconds-before-status-checks",
+        "2",
+        "--jobs",
+        "8",
+    ]
+    return subprocess.run([sys.executable, "-m", "snakemake", *args], cwd=workdir, capture_output=True, text=True, timeout=900)
+
+
+@pytest.mark.slow
+@needs_slurm
+def test_the_study_runs_through_slurm_and_training_ran_as_slurm_jobs(tmp_path):
+    workdir = copy_workflow(tmp_path)
+    out = run_on_slurm(workdir, cluster_config(workdir))
+    assert out.returncode == 0, out.stderr[-4000:]
+    r = workdir / "results"
+    assert (r / "figures/fraction.png").stat().st_size > 10_000 and (r / "summary.md").exists()
+    provenance = [json.loads(p.read_text()) for p in (r / "runs").rglob("provenance.json")]
+    assert len(provenance) == 2 + 2 * 2
+    assert all(p["environment"].get("SLURM_JOB_ID") for p in provenance)  # each run was inside a SLURM job
+    assert len({p["environment"]["SLURM_JOB_ID"] for p in provenance}) > 1
+    assert any(p["environment"].get("SLURM_ARRAY_TASK_ID") for p in provenance)  # training went out as job arrays
+    assert all(not p["environment"].get("CUDA_VISIBLE_DEVICES") for p in provenance)  # no GPU asked for
+
+
+@pytest.mark.slow
+@needs_slurm
+def test_a_gpu_study_asks_slurm_for_one_gpu_per_training_job(tmp_path):
+    # gpus: 1 with device cpu: the submission path of a GPU study, on the fake gres GPUs
+    workdir = copy_workflow(tmp_path)
+    out = run_on_slurm(workdir, cluster_config(workdir, gpus=1))
+    assert out.returncode == 0, out.stderr[-4000:]
+    provenance = [json.loads(p.read_text()) for p in (workdir / "results/runs").rglob("provenance.json")]
+    assert provenance and all(p["environment"].get("CUDA_VISIBLE_DEVICES") in ("0", "1") for p in provenance)
+
+
+def _train_process(spec: dict, data_file: Path, outdir: Path, checkpoint_every: int) -> subprocess.Popen:
+    code = (
+        "import json, sys, torch; torch.set_num_threads(1)\n"
+        "from warmstart.jobs import job\nfrom warmstart.run import execute\n"
+        f"with job({str(outdir / 'log.txt')!r}):\n"
+        f"    execute(json.loads(sys.argv[1]), {str(data_file)!r}, {str(outdir)!r}, checkpoint_every={checkpoint_every})\n"
+    )
+    return subprocess.Popen([sys.executable, "-c", code, json.dumps(spec)])
+
+
+def _wait_for(path: Path, proc: subprocess.Popen, timeout: float = 120) -> None:
+    start = time.time()
+    while not path.exists():
+        assert proc.poll() is None, "training finished before it could be killed"
+        assert time.time() - start < timeout
+        time.sleep(0.05)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL])
+def test_a_killed_training_process_resumes_to_exactly_the_uninterrupted_result(tmp_path, sig):
+    data_file = tmp_path / "data.pt"
+    data.save(data.prepare("mnist1d", num_train=2000, num_test=200), data_file)
+    table = runs.RunTable(yaml.safe_load((ROOT / "configs/tiny.yaml").read_text()) | {"experiments": {}})
+    table.config["train"] |= {"optimizer": "adam", "lr": 1e-3, "weight_decay": 0.0, "batch_size": 32, "augment": False, "tune_epochs": 60}
+    table.config["model"] |= {"width": 64}
+    spec = table.fresh(table.setting(), seed=0)
+    torch.set_num_threads(1)
+    execute(spec, str(data_file), tmp_path / "reference")
+    reference = pd.read_csv(tmp_path / "reference/metrics.csv")
+
+    out = tmp_path / "killed"
+    out.mkdir()
+    proc = _train_process(spec, data_file, out, checkpoint_every=2)
+    _wait_for(out / f"resume-{spec_hash(spec)}.pt", proc)
+    time.sleep(0.3)  # somewhere in the middle of an epoch
+    proc.send_signal(sig)
+    code = proc.wait(timeout=60)
+    assert code == (143 if sig == signal.SIGTERM else -9)
+    assert not (out / "metrics.csv").exists() and not (out / "model.pt").exists()  # nothing half-written taken for a result
+    state = load_checked(out / f"resume-{spec_hash(spec)}.pt")
+    assert 0 < state["epoch"] < 60
+    if sig == signal.SIGTERM:
+        assert state["step"] > 0 or state["epoch"] % 2 == 0  # saved on the signal, mid-epoch
+
+    assert _train_process(spec, data_file, out, checkpoint_every=2).wait(timeout=300) == 0
+    resumed = pd.read_csv(out / "metrics.csv")
+    pd.testing.assert_frame_equal(resumed, reference)  # bit-identical metrics
+    a, b = load_checked(out / "model.pt")["model"], load_checked(tmp_path / "reference/model.pt")["model"]
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert not list(out.glob("resume-*.pt"))
