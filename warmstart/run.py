@@ -28,6 +28,7 @@ from warmstart.interventions import reset_units, shrink_perturb
 from warmstart.models import build_model
 from warmstart.train import shuffled, smooth_shift, train
 
+ENVIRONMENT = ("SLURM_JOB_ID", "SLURM_ARRAY_JOB_ID", "SLURM_ARRAY_TASK_ID", "CUDA_VISIBLE_DEVICES")  # recorded in provenance
 PERTURB_SEED = 1_000_000  # the perturbation of shrink & perturb is the init of seed PERTURB_SEED + init_seed
 
 
