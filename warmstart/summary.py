@@ -175,7 +175,8 @@ def _tune_lr(g, f, cfg):
     high = g[g.condition == f"lr_multiplier={hi:g}"].iloc[0]
     reduced, open_ = d["gap_ci_low"] > 0, reading(high.gap_ci_low, high.gap_ci_high) == "gap"
     against = d["gap_ci_high"] < 0 or reading(high.gap_ci_low, high.gap_ci_high) == "reversed"
-    verdict = "reproduced" if reduced and open_ else "partly reproduced" if reduced or open_ else "not reproduced" if against else "inconclusive"
+    verdict = "reproduced" if reduced and open_ else "partly reproduced" if reduced or open_ else "inconclusive"
+    verdict = "not reproduced" if against and verdict == "inconclusive" else verdict
     return verdict, (
         f"the gap shrinks by {_pct(d['gap_mean'])} [{_pct(d['gap_ci_low'])}, {_pct(d['gap_ci_high'])}] points from x{lo:g} to x{hi:g}; "
         f"at x{hi:g} it is {_gap(high)}"
