@@ -15,10 +15,12 @@ import json
 import os
 import platform
 import subprocess
+import time
 from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
 
+import psutil
 import torch
 
 from warmstart import data as datasets
@@ -49,9 +51,10 @@ def git_commit() -> str:
         return "unknown"
 
 
-def provenance(spec: dict, device: str) -> dict:
+def provenance(spec: dict, device: str, seconds: dict[str, float]) -> dict:
     return {
         "run": spec,
+        "seconds": seconds,
         "git_commit": git_commit(),
         "versions": {p: version(p) for p in ("torch", "numpy", "mnist1d")} | {"python": platform.python_version()},
         "device": torch.cuda.get_device_name()
@@ -104,6 +107,7 @@ def execute(
         schedule = shuffled(indices)
     model = initial_model(spec, d["meta"], parent).to(device)
     resume = outdir / f"resume-{spec_hash(spec)}.pt"
+    started, setup = time.perf_counter(), time.time() - psutil.Process().create_time()  # process start to first step
     metrics, snapshots = train(
         model, d, schedule,
         optimizer=spec["optimizer"], lr=spec["lr"], weight_decay=spec["weight_decay"], epochs=spec["epochs"],
@@ -111,10 +115,11 @@ def execute(
         eval_indices=indices, checkpoint=resume, checkpoint_every=checkpoint_every,
         until_train_acc=spec["until_train_acc"], save_epochs=tuple(spec["save_epochs"]),
     )  # fmt: skip
+    seconds = {"start_to_first_step": setup, "train": time.perf_counter() - started}
     save_checked({"model": model.state_dict(), "snapshots": snapshots, "spec": spec}, outdir / "model.pt")
     rows = "".join(f"{spec['id']},{r['epoch']},{r['split']},{r['loss']!r},{r['acc']!r}\n" for r in metrics)
     atomic_write_text("run,epoch,split,loss,acc\n" + rows, outdir / "metrics.csv")
-    atomic_write_text(json.dumps(provenance(spec, device), indent=2), outdir / "provenance.json")
+    atomic_write_text(json.dumps(provenance(spec, device, seconds), indent=2), outdir / "provenance.json")
     resume.unlink(missing_ok=True)
 
 

@@ -1,0 +1,171 @@
+"""Speed of the project's training step against a plain PyTorch loop, and the pipeline's overheads.
+
+    python benchmarks/bench.py                 # CPU throughput, start-up, DAG scale, epochs
+    python benchmarks/bench.py --study results # also: a finished study's wall time vs its training time
+
+Everything is measured in one process and one run, interleaved, median of ``--repeats``; the
+machine is noisy, so compare ratios, not absolute numbers, across machines.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from warmstart import data as datasets  # noqa: E402
+from warmstart import runs  # noqa: E402
+from warmstart.config import validate  # noqa: E402
+from warmstart.models import build_model  # noqa: E402
+from warmstart.train import evaluate, shuffled, train  # noqa: E402
+
+
+def plain_epoch(model, opt, x, y, batch_size, g):
+    """The minimal loop: permute, slice, forward, loss, backward, step."""
+    perm = torch.randperm(len(y), generator=g)
+    for i in range(0, len(y), batch_size):
+        idx = perm[i : i + batch_size]
+        loss = F.cross_entropy(model(x[idx]), y[idx])
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+
+
+def cpu_throughput(d: dict, epochs: int, repeats: int) -> list[dict]:
+    out = []
+    for name, kw in (("mlp", {"width": 100, "depth": 2}), ("cnn", {"width": 32, "depth": 3}), ("resnet", {"width": 16, "depth": 1})):
+        shape = d["meta"]["input_shape"]
+        ours, plain, evals = [], [], []
+        for r in range(repeats):
+            model = build_model(name, shape, 10, seed=r, **kw)
+            t = time.perf_counter()
+            train(
+                model,
+                d,
+                shuffled(torch.arange(len(d["y_train"]))),
+                optimizer="adam",
+                lr=1e-3,
+                epochs=epochs,
+                batch_size=128,
+                order_seed=[r, 1],
+            )
+            ours.append((time.perf_counter() - t) / epochs)
+            model = build_model(name, shape, 10, seed=r, **kw)
+            opt = torch.optim.Adam(model.parameters(), 1e-3)
+            g = torch.Generator().manual_seed(r)
+            t = time.perf_counter()
+            for _ in range(epochs):
+                plain_epoch(model, opt, d["x_train"], d["y_train"], 128, g)
+            plain.append((time.perf_counter() - t) / epochs)
+            t = time.perf_counter()
+            evaluate(model, d["x_test"], d["y_test"])
+            evals.append(time.perf_counter() - t)
+        o, p, e = statistics.median(ours), statistics.median(plain), statistics.median(evals)
+        out.append(
+            {
+                "model": name,
+                "ours_s_per_epoch": o,
+                "plain_s_per_epoch": p,
+                "plain_over_ours": p / o,
+                "eval_s_per_epoch": e,
+                "eval_share": e / o,
+            }
+        )
+    return out
+
+
+def start_to_first_step(data_file: Path) -> float:
+    """A fresh process: imports, data load, model build, until the first training step."""
+    code = (
+        "import time, psutil\n"
+        "import torch\n"
+        "from warmstart import data\nfrom warmstart.models import build_model\n"
+        f"d = data.load({str(data_file)!r})\n"
+        "m = build_model('mlp', d['meta']['input_shape'], 10, 0, width=100, depth=2)\n"
+        "print(time.time() - psutil.Process().create_time())\n"
+    )
+    return float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout)
+
+
+def dag_scale(config: str) -> dict:
+    t = time.perf_counter()
+    out = subprocess.run(
+        [sys.executable, "-m", "snakemake", "-n", "--quiet", "rules", "--configfile", config], cwd=ROOT, capture_output=True, text=True
+    )
+    seconds = time.perf_counter() - t
+    total = next(int(line.split()[-1]) for line in out.stdout.splitlines() if line.startswith("total"))
+    return {"config": config, "dry_run_s": seconds, "jobs": total}
+
+
+def epochs_needed(config_file: Path) -> dict:
+    """Training epochs the study executes (runs shared across experiments, snapshots instead of
+    repeated pretraining) against running each experiment's runs on its own."""
+    config = yaml.safe_load((ROOT / "config.yaml").read_text())
+    validate(config, ROOT / "workflow/schemas/config.schema.yaml")
+    shared = runs.build(config)
+    executed = sum(r["epochs"] for r in shared.runs.values())
+    alone = 0
+    for name in runs.EXPERIMENTS:
+        if config["experiments"].get(name, {}).get("enabled"):
+            only = dict(config, experiments={name: config["experiments"][name]}, diagnostics={"enabled": False})
+            t = runs.build(only)
+            # without snapshots every pretraining length would be its own pretraining run
+            alone += sum(r["epochs"] for r in t.runs.values()) + sum(sum(r["save_epochs"]) for r in t.runs.values())
+    return {"executed_epochs": executed, "epochs_if_experiments_ran_alone": alone, "runs": len(shared.runs)}
+
+
+def study_overhead(results: Path, wall_s: float | None) -> dict:
+    prov = [json.loads(p.read_text()) for p in (results / "runs").rglob("provenance.json")]
+    timed = [p["seconds"] for p in prov if "seconds" in p]
+    train_s = sum(s["train"] for s in timed)
+    out = {
+        "runs": len(prov),
+        "runs_timed": len(timed),
+        "sum_train_s": train_s,
+        "median_start_to_first_step_s": statistics.median(s["start_to_first_step"] for s in timed) if timed else None,
+    }
+    if wall_s:
+        out |= {"wall_s": wall_s, "overhead_share_on_2_cores": 1 - train_s / (2 * wall_s)}
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--epochs", type=int, default=5)
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--study", type=Path, help="results/ of a finished study, for its overheads")
+    ap.add_argument("--study-wall", type=float, help="its measured wall time in seconds")
+    args = ap.parse_args()
+    torch.set_num_threads(1)
+    with tempfile.TemporaryDirectory() as tmp:
+        data_file = Path(tmp) / "data.pt"
+        datasets.save(datasets.prepare("mnist1d"), data_file)
+        d = datasets.load(data_file)
+        report = {
+            "machine": {"torch": torch.__version__, "threads": torch.get_num_threads(), "cuda": torch.cuda.is_available()},
+            "cpu_throughput_mnist1d": cpu_throughput(d, args.epochs, args.repeats),
+            "start_to_first_step_s": statistics.median(start_to_first_step(data_file) for _ in range(args.repeats)),
+        }
+    report["dag"] = [dag_scale("config.yaml"), dag_scale("configs/cifar10.yaml")]
+    report["epochs"] = epochs_needed(ROOT / "config.yaml")
+    if args.study:
+        report["study"] = study_overhead(args.study, args.study_wall)
+    if torch.cuda.is_available():
+        report["gpu"] = "GPU throughput (bf16, channels_last, compile) is not implemented yet"
+    print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()
