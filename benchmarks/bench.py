@@ -127,17 +127,15 @@ def epochs_needed(config_file: Path) -> dict:
 
 
 def study_overhead(results: Path, wall_s: float | None) -> dict:
+    """A finished study: the sum of its runs' pure training time (``provenance.json``) against its
+    wall time on 2 cores, and the median time from process start to the first training step."""
     prov = [json.loads(p.read_text()) for p in (results / "runs").rglob("provenance.json")]
-    timed = [p["seconds"] for p in prov if "seconds" in p]
-    train_s = sum(s["train"] for s in timed)
-    out = {
-        "runs": len(prov),
-        "runs_timed": len(timed),
-        "sum_train_s": train_s,
-        "median_start_to_first_step_s": statistics.median(s["start_to_first_step"] for s in timed) if timed else None,
-    }
-    if wall_s:
-        out |= {"wall_s": wall_s, "overhead_share_on_2_cores": 1 - train_s / (2 * wall_s)}
+    timed = [p["seconds"] for p in prov if "start_to_first_step" in p.get("seconds", {})]
+    out = {"runs": len(prov), "runs_timed": len(timed), "sum_train_s": sum(s["train"] for s in timed)}
+    if timed:
+        out["median_start_to_first_step_s"] = statistics.median(s["start_to_first_step"] for s in timed)
+    if wall_s and len(timed) == len(prov):
+        out |= {"wall_s": wall_s, "overhead_share_on_2_cores": 1 - out["sum_train_s"] / (2 * wall_s)}
     return out
 
 

@@ -224,8 +224,8 @@ def reset_figure(final: pd.DataFrame) -> plt.Figure:
         colors = [COLORS["warm"] if r == "none" else CYCLE[0] for r in order]
         ax.bar(range(len(order)), s["mean"], yerr=[s["mean"] - s["lo"], s["hi"] - s["mean"]], capsize=3, color=colors)
         ax.set_xticks(range(len(order)), [r.replace("+", "\n") if r != "none" else "none\n(plain warm)" for r in order], fontsize=7)
-        lo = min(s["lo"].min(), ax.get_ylim()[0])
-        ax.set_ylim(lo - 0.02, None)
+        fresh = f[f.arm == "fresh"].drop_duplicates("run").final_test_acc
+        ax.set_ylim(min(s["lo"].min(), s["mean"].min(), fresh.min()) - 0.02, max(s["hi"].max(), s["mean"].max(), fresh.max()) + 0.01)
         ax.set(xlabel="units re-initialised after pretraining", ylabel="final test accuracy")
         ax.legend()
         fig.suptitle(f"Resetting units after pretraining ({_n(f)} seeds)")
