@@ -102,7 +102,10 @@ def start_to_first_step(data_file: Path) -> float:
 def dag_scale(config: str) -> dict:
     t = time.perf_counter()
     out = subprocess.run(
-        [sys.executable, "-m", "snakemake", "-n", "--quiet", "rules", "--configfile", config], cwd=ROOT, capture_output=True, text=True
+        [sys.executable, "-m", "snakemake", "-n", "--forceall", "--quiet", "rules", "--configfile", config],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
     )
     seconds = time.perf_counter() - t
     total = next(int(line.split()[-1]) for line in out.stdout.splitlines() if line.startswith("total"))
