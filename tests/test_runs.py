@@ -3,6 +3,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from snakemake.utils import update_config
 
 from warmstart import runs
 from warmstart.config import validate
@@ -11,15 +12,15 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def study(seeds: int | None = None, **experiments) -> dict:
-    """The tiny study merged over the default config, as Snakemake merges ``--configfile``, with
-    only ``experiments`` enabled (all of the tiny config's if none is named)."""
+    """The tiny study merged over the default config exactly as Snakemake merges ``--configfile``
+    (nested sections merge, lists are replaced), with only ``experiments`` enabled (all of the
+    tiny config's if none is named)."""
     config = yaml.safe_load((ROOT / "config.yaml").read_text())
     tiny = yaml.safe_load((ROOT / "configs/tiny.yaml").read_text())
     if seeds is not None:
         tiny["seeds"] = seeds
-    for k, v in tiny.items():
-        config[k] = config[k] | v if isinstance(v, dict) and k != "experiments" else v
-    config["experiments"] = {k: config["experiments"].get(k, {}) | v for k, v in tiny["experiments"].items()}
+    update_config(config, tiny)
+    config["experiments"] = {k: v for k, v in config["experiments"].items() if k in tiny["experiments"]}
     if experiments:
         config["experiments"] = {k: config["experiments"][k] | v for k, v in experiments.items()}
     return validate(config, ROOT / "workflow/schemas/config.schema.yaml")

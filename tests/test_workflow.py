@@ -77,7 +77,9 @@ def test_the_whole_study_runs_and_writes_the_contract_tables(workdir):
     assert list(metrics.columns) == ["run", "epoch", "split", "loss", "acc"]
     assert set(metrics.run) == set(runs_csv.run) and set(final.run) <= set(runs_csv.run)
     summary = (r / "summary.md").read_text()
-    assert all(f"(`{name}`)" in summary for name in EXPERIMENTS) and summary.count("**Verdict:") == len(EXPERIMENTS)
+    assert (
+        all(f"(`{name}`)" in summary for name in EXPERIMENTS) and summary.count("**Verdict:") == len(EXPERIMENTS) + 1
+    )  # and the hypothesis
     for name in [*EXPERIMENTS, "fraction_curves"]:
         assert (r / f"figures/{name}.png").stat().st_size > 10_000 and (r / f"figures/{name}.pdf").stat().st_size > 5_000
     assert "| mnist1d | logreg | adam | 2 |" in (r / "tables/table1.md").read_text()
