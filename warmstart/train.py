@@ -130,13 +130,13 @@ def train(
     x, y = data["x_train"], data["y_train"]
     opt = make_optimizer(optimizer, model.parameters(), lr, weight_decay)
     ev = eval_indices if eval_indices is not None else torch.arange(len(y))
-    state = {"epoch": 0, "step": 0, "losses": [], "correct": [], "metrics": [], "snapshots": {}, "done": False}
+    state = {"epoch": 0, "step": 0, "losses": [], "logits": [], "metrics": [], "snapshots": {}, "done": False}
     snapshot = lambda: {k: v.detach().clone() for k, v in model.state_dict().items()}  # noqa: E731
     if checkpoint and Path(checkpoint).exists():
         state = load_checked(checkpoint)
         model.load_state_dict(state.pop("model"))
         opt.load_state_dict(state.pop("optimizer"))
-        state["losses"], state["correct"] = [t.to(x.device) for t in state["losses"]], [t.to(x.device) for t in state["correct"]]
+        state["losses"], state["logits"] = [t.to(x.device) for t in state["losses"]], [t.to(x.device) for t in state["logits"]]
     else:
         for split, (xs, ys) in (("train", (x[ev], y[ev])), ("test", (data["x_test"], data["y_test"]))):
             state["metrics"].append(dict(zip(("epoch", "split", "loss", "acc"), (0, split, *evaluate(model, xs, ys)))))
@@ -163,20 +163,22 @@ def train(
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()
-                state["losses"].append(loss.detach() * len(yb))  # summed at the epoch's end: no sync per step
-                state["correct"].append((out.argmax(1) == yb).sum())
+                state["losses"].append(loss.detach())  # reduced at the epoch's end: no kernel, no sync per step
+                state["logits"].append(out.detach())
                 state["step"] = step + 1
                 if stop:
                     save()
                     raise Interrupted(f"SIGTERM at epoch {e}, step {step + 1}: saved {checkpoint}")
             n = len(order)
-            loss_sum, correct = torch.stack(state["losses"]).sum().item(), torch.stack(state["correct"]).sum().item()
+            sizes = torch.tensor([len(o) for o in state["logits"]], device=x.device, dtype=torch.float32)
+            loss_sum = (torch.stack(state["losses"]) @ sizes).item()
+            correct = (torch.cat(state["logits"]).argmax(1) == y[order]).sum().item()
             test_loss, test_acc = evaluate(model, data["x_test"], data["y_test"])
             state["metrics"] += [
                 {"epoch": e, "split": "train", "loss": loss_sum / n, "acc": correct / n},
                 {"epoch": e, "split": "test", "loss": test_loss, "acc": test_acc},
             ]
-            state.update(epoch=e, step=0, losses=[], correct=[], done=until_train_acc is not None and correct / n >= until_train_acc)
+            state.update(epoch=e, step=0, losses=[], logits=[], done=until_train_acc is not None and correct / n >= until_train_acc)
             if e in save_epochs:
                 state["snapshots"][e] = snapshot()
             if checkpoint and checkpoint_every and e % checkpoint_every == 0 and e < epochs:
