@@ -91,9 +91,9 @@ def test_reset_sets_default_to_every_suffix_and_speed_reuses_them():
 def test_a_run_defined_twice_differently_is_an_error():
     t = runs.RunTable(study())
     s = t.setting()
-    t._run(s, "x", 0, runs.TUNE, lr=0.1)
+    t.run(s, "x", 0, runs.TUNE, lr=0.1)
     with pytest.raises(ValueError, match="defined twice"):
-        t._run(s, "x", 0, runs.TUNE, lr=0.2)
+        t.run(s, "x", 0, runs.TUNE, lr=0.2)
 
 
 def test_key_order_in_the_config_does_not_change_a_run():

@@ -1,6 +1,6 @@
 """The run table: every training run of a study, derived from the config alone.
 
-A *run* is one training phase, a JSON-able dict (``RunTable._run`` lists its fields): its data
+A *run* is one training phase, a JSON-able dict (``RunTable.run`` lists its fields): its data
 set and model, its initialisation (``init_seed``; ``parent``, the run whose final state, or
 state after ``parent_epoch`` epochs, it starts from; ``reset``, ``shrink`` and ``perturb``, the
 intervention applied then), its data (``subset``, a named index file, or the full set; ``shift``,
@@ -70,7 +70,7 @@ class RunTable:
         extra += [f"{k}~{fmt(v)}" for k, v in sorted(train.items()) if k != "optimizer" and v != c["train"][k]]
         return Setting(ds, m, t, "/".join([ds, m["name"], t["optimizer"], *extra]))
 
-    def _run(self, s: Setting, path: str, seed: int, phase: int, **fields: object) -> dict:
+    def run(self, s: Setting, path: str, seed: int, phase: int, **fields: object) -> dict:
         run = {
             "id": f"{s.path}/{path}/seed~{seed}",
             "dataset": s.dataset,
@@ -107,22 +107,22 @@ class RunTable:
         """Pretraining on the nested ``fraction`` subset; ``snapshot`` asks it to keep that epoch's state."""
         saves = [snapshot] if snapshot is not None and snapshot != s.train["pretrain_epochs"] else []
         subset = f"fraction~{fmt(fraction)}"
-        return self._run(s, f"pretrain/{subset}", seed, PRETRAIN, subset=subset, epochs=s.train["pretrain_epochs"], save_epochs=saves)
+        return self.run(s, f"pretrain/{subset}", seed, PRETRAIN, subset=subset, epochs=s.train["pretrain_epochs"], save_epochs=saves)
 
     def warm(self, s: Setting, parent: dict, seed: int, path: str = "", **fields: object) -> dict:
         """Tuning on the full set from ``parent``'s final state (or its ``parent_epoch`` snapshot)."""
         base = parent["id"].removeprefix(s.path + "/").rsplit("/seed~", 1)[0].replace("pretrain/", "warm/", 1)
-        return self._run(s, base + (f"/{path}" if path else ""), seed, TUNE, parent=parent["id"], **fields)
+        return self.run(s, base + (f"/{path}" if path else ""), seed, TUNE, parent=parent["id"], **fields)
 
     def fresh(self, s: Setting, seed: int, **fields: object) -> dict:
         """Tuning on the full set from the initialisation of ``seed``: the reference of every warm run."""
-        return self._run(s, "fresh", seed, TUNE, **fields)
+        return self.run(s, "fresh", seed, TUNE, **fields)
 
     def stage(self, s: Setting, n: int, r: float, i: int, seed: int, parent: dict | None, epochs: int, until: float | None) -> dict:
         """Stage ``i`` of ``n`` pretraining stages with class-imbalance ratio ``r`` (Fig. 4)."""
         subset = f"stages~{n}-r~{fmt(r)}-stage~{i}"
         fields = {"parent": parent["id"] if parent else None, "subset": subset, "epochs": epochs, "until_train_acc": until}
-        return self._run(s, f"stages~{n}-r~{fmt(r)}/stage~{i}", seed, STAGE + i, **fields)
+        return self.run(s, f"stages~{n}-r~{fmt(r)}/stage~{i}", seed, STAGE + i, **fields)
 
     def row(self, experiment: str, arm: str, seed: int, run: dict, **params: object) -> None:
         """One row of the tables: the condition is named by ``params``."""
@@ -168,7 +168,7 @@ def smooth_shift_experiment(t: RunTable, cfg: dict) -> None:
     subset = f"fraction~{fmt(cfg['fraction'])}"
     for seed in t.seeds(cfg):
         for gamma in cfg["gammas"]:
-            run = t._run(s, f"shift/{subset}/gamma~{fmt(gamma)}", seed, TUNE, shift={"gamma": gamma, "subset": subset})
+            run = t.run(s, f"shift/{subset}/gamma~{fmt(gamma)}", seed, TUNE, shift={"gamma": gamma, "subset": subset})
             t.pair("smooth_shift", seed, run, t.fresh(s, seed), arm="shift", gamma=gamma)
 
 
@@ -181,7 +181,7 @@ def stages_experiment(t: RunTable, cfg: dict) -> None:
                 parent = None
                 for i in range(1, n + 1):
                     parent = t.stage(s, n, r, i, seed, parent, cfg["stage_epochs"], cfg.get("until_train_acc"))
-                final = t._run(s, f"stages~{n}-r~{fmt(r)}/final", seed, TUNE, parent=parent["id"])
+                final = t.run(s, f"stages~{n}-r~{fmt(r)}/final", seed, TUNE, parent=parent["id"])
                 t.pair("stages", seed, final, t.fresh(s, seed), stages=n, r=r)
 
 
@@ -232,7 +232,7 @@ def tune_lr_experiment(t: RunTable, cfg: dict) -> None:
             lr = s.train["lr"] * mult
             path = f"lr~{fmt(lr)}" if mult != 1 else ""
             warm = t.warm(s, pre, seed, path=path, lr=lr)
-            fresh = t._run(s, "fresh" + (f"/{path}" if path else ""), seed, TUNE, lr=lr)
+            fresh = t.run(s, "fresh" + (f"/{path}" if path else ""), seed, TUNE, lr=lr)
             t.pair("tune_lr", seed, warm, fresh, lr_multiplier=mult)
 
 
@@ -258,9 +258,9 @@ def table1_experiment(t: RunTable, cfg: dict) -> None:
                 for seed in t.seeds(cfg):
                     until = {"until_train_acc": cfg["until_train_acc"]}
                     subset = f"fraction~{fmt(cfg['fraction'])}"
-                    pre = t._run(s, f"pretrain/{subset}/until", seed, PRETRAIN, subset=subset, epochs=s.train["pretrain_epochs"], **until)
-                    warm = t._run(s, f"warm/{subset}/until", seed, TUNE, parent=pre["id"], **until)
-                    fresh = t._run(s, "fresh/until", seed, TUNE, **until)
+                    pre = t.run(s, f"pretrain/{subset}/until", seed, PRETRAIN, subset=subset, epochs=s.train["pretrain_epochs"], **until)
+                    warm = t.run(s, f"warm/{subset}/until", seed, TUNE, parent=pre["id"], **until)
+                    fresh = t.run(s, "fresh/until", seed, TUNE, **until)
                     t.pair("table1", seed, warm, fresh, dataset=dataset, model=model, optimizer=optimizer)
 
 
@@ -308,13 +308,3 @@ def build(config: dict) -> RunTable:
     if diag.get("enabled") and config["experiments"].get("fraction", {}).get("enabled"):
         diagnostics_targets(table, diag)
     return table
-
-
-def subsets(table: RunTable) -> dict[str, set[str]]:
-    """Per data set, the named subsets that some run trains on or shifts from."""
-    out: dict[str, set[str]] = {}
-    for r in table.runs.values():
-        for name in (r["subset"], (r["shift"] or {}).get("subset")):
-            if name:
-                out.setdefault(r["dataset"], set()).add(name)
-    return out
