@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 import torch
 import yaml
+from test_runs import study
 
 from warmstart import data, runs
 from warmstart.atomic import load_checked
@@ -119,8 +120,8 @@ def _wait_for(path: Path, proc: subprocess.Popen, timeout: float = 120) -> None:
 def test_a_killed_training_process_resumes_to_exactly_the_uninterrupted_result(tmp_path, sig):
     data_file = tmp_path / "data.pt"
     data.save(data.prepare("mnist1d", num_train=2000, num_test=200), data_file)
-    table = runs.RunTable(yaml.safe_load((ROOT / "configs/tiny.yaml").read_text()) | {"experiments": {}})
-    table.config["train"] |= {"optimizer": "adam", "lr": 1e-3, "weight_decay": 0.0, "batch_size": 32, "augment": False, "tune_epochs": 60}
+    table = runs.RunTable(study())
+    table.config["train"] |= {"batch_size": 32, "tune_epochs": 60}
     table.config["model"] |= {"width": 64}
     spec = table.fresh(table.setting(), seed=0)
     torch.set_num_threads(1)

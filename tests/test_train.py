@@ -125,3 +125,36 @@ def test_snapshots_of_one_run_equal_shorter_runs_and_serve_warm_starts(mnist1d_f
     save_checked({"model": model.state_dict(), "snapshots": snaps, "spec": pre}, tmp_path / "pre.pt")
     started = initial_model(warm | {"model": {"name": "mlp", "width": 16, "depth": 2}}, d["meta"], tmp_path / "pre.pt").state_dict()
     assert all(torch.equal(started[k], snaps[1][k]) for k in started)
+
+
+def test_bf16_autocast_trains_deterministically_and_is_really_used(mnist1d_file):
+    d = data.load(mnist1d_file)
+    _, a = _run(d, bf16=True)
+    _, b = _run(d, bf16=True)
+    _, fp32 = _run(d)
+    assert a == b and a != fp32
+    loss = {r["epoch"]: r["loss"] for r in a if r["split"] == "train"}
+    assert loss[3] < loss[0]
+    assert all(abs(x["acc"] - y["acc"]) < 0.1 for x, y in zip(a, fp32))  # same training, lower precision
+
+
+def test_channels_last_changes_the_layout_not_the_result():
+    g = torch.Generator().manual_seed(0)
+    d = {"x_train": torch.randn(64, 3, 8, 8, generator=g), "y_train": torch.randint(0, 10, (64,), generator=g)}
+    d |= {"x_test": d["x_train"][:16], "y_test": d["y_train"][:16]}
+    results = []
+    for fmt in (torch.contiguous_format, torch.channels_last):
+        model = build_model("cnn", (3, 8, 8), 10, seed=0, width=8).to(memory_format=fmt)
+        dd = d | {k: d[k].contiguous(memory_format=fmt) for k in ("x_train", "x_test")}
+        metrics, _ = train(model, dd, shuffled(torch.arange(64)), epochs=2, **SETTINGS)
+        results.append([r["loss"] for r in metrics])
+    assert results[0] == pytest.approx(results[1], rel=1e-4)
+
+
+@pytest.mark.slow
+def test_compiled_training_matches_eager(mnist1d_file):
+    d = data.load(mnist1d_file)
+    eager_model, eager = _run(d, epochs=2)
+    compiled_model, compiled = _run(d, epochs=2, compile=True)
+    assert [r["acc"] for r in compiled] == pytest.approx([r["acc"] for r in eager], abs=0.02)
+    assert set(compiled_model.state_dict()) == set(eager_model.state_dict())  # checkpoints keep their keys

@@ -42,6 +42,9 @@ def validate(config: dict, schema_path: str | Path) -> dict:
     if errors:
         raise ConfigError(_message(jsonschema.exceptions.best_match(errors)))
     _fill_defaults(config, schema)
+    t, on_gpu = config["train"], config["train"]["device"].startswith("cuda")
+    t["precision"] = ("bf16" if on_gpu else "fp32") if t["precision"] == "auto" else t["precision"]
+    t["channels_last"] = on_gpu if t["channels_last"] is None else t["channels_last"]
     fr = config["experiments"].get("fraction", {})
     if fr.get("enabled") and fr["curves_fraction"] not in fr["fractions"]:
         raise ConfigError(

@@ -106,6 +106,9 @@ def execute(
     else:
         schedule = shuffled(indices)
     model = initial_model(spec, d["meta"], parent).to(device)
+    if spec["channels_last"] and d["x_train"].dim() == 4:  # images: NHWC kernels on GPU
+        model = model.to(memory_format=torch.channels_last)
+        d |= {k: d[k].contiguous(memory_format=torch.channels_last) for k in ("x_train", "x_test")}
     resume = outdir / f"resume-{spec_hash(spec)}.pt"
     started, setup = time.perf_counter(), time.time() - psutil.Process().create_time()  # process start to first step
     metrics, snapshots = train(
@@ -114,6 +117,7 @@ def execute(
         batch_size=spec["batch_size"], order_seed=spec["order_seed"], augment=spec["augment"],
         eval_indices=indices, checkpoint=resume, checkpoint_every=checkpoint_every,
         until_train_acc=spec["until_train_acc"], save_epochs=tuple(spec["save_epochs"]),
+        bf16=spec["precision"] == "bf16", compile=spec["compile"],
     )  # fmt: skip
     seconds = {"start_to_first_step": setup, "train": time.perf_counter() - started}
     save_checked({"model": model.state_dict(), "snapshots": snapshots, "spec": spec}, outdir / "model.pt")

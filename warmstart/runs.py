@@ -90,6 +90,9 @@ class RunTable:
             "epochs": s.train["tune_epochs"],
             "until_train_acc": None,
             "augment": s.train["augment"],
+            "precision": s.train["precision"],
+            "channels_last": s.train["channels_last"],
+            "compile": s.train["compile"],
             "order_seed": [seed, phase],
             "save_epochs": [],
         } | fields

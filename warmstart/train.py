@@ -90,13 +90,19 @@ def flip_crop(x: torch.Tensor, g: torch.Generator, pad: int = 4) -> torch.Tensor
 
 
 @torch.no_grad()
-def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch: int = 2048) -> tuple[float, float]:
+def autocast(x: torch.Tensor, bf16: bool):
+    """bf16 autocast on ``x``'s device when ``bf16``, else a no-op context."""
+    return torch.autocast(device_type=x.device.type, dtype=torch.bfloat16, enabled=bf16)
+
+
+def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch: int = 2048, bf16: bool = False) -> tuple[float, float]:
     """Mean cross-entropy and accuracy of ``model`` in eval mode."""
     was_training = model.training
     model.eval()
     loss = correct = 0.0
     for i in range(0, len(y), batch):
-        out = model(x[i : i + batch])
+        with autocast(x, bf16):
+            out = model(x[i : i + batch]).float()
         loss += F.cross_entropy(out, y[i : i + batch], reduction="sum").item()
         correct += (out.argmax(1) == y[i : i + batch]).sum().item()
     model.train(was_training)
@@ -120,14 +126,18 @@ def train(
     checkpoint_every: int = 0,
     until_train_acc: float | None = None,
     save_epochs: tuple[int, ...] = (),
+    bf16: bool = False,
+    compile: bool = False,
 ) -> tuple[list[dict], dict[int, dict]]:
     """Train ``model`` in place for ``epochs`` epochs, or until the epoch's training accuracy
     reaches ``until_train_acc``. Return the metric rows ``{epoch, split, loss, acc}`` and the
     model's state after each epoch in ``save_epochs`` (0 is the initial state).
     ``schedule(g, epoch)`` gives the example indices of one epoch. With ``checkpoint`` set, state
     is saved there every ``checkpoint_every`` epochs and on SIGTERM (then ``Interrupted`` is
-    raised), and training resumes from it when it exists."""
+    raised), and training resumes from it when it exists. ``bf16`` runs forward and loss under
+    bf16 autocast; ``compile`` trains through ``torch.compile(model)`` (same parameters)."""
     x, y = data["x_train"], data["y_train"]
+    forward = torch.compile(model) if compile else model
     opt = make_optimizer(optimizer, model.parameters(), lr, weight_decay)
     ev = eval_indices if eval_indices is not None else torch.arange(len(y))
     state = {"epoch": 0, "step": 0, "losses": [], "logits": [], "metrics": [], "snapshots": {}, "done": False}
@@ -139,7 +149,7 @@ def train(
         state["losses"], state["logits"] = [t.to(x.device) for t in state["losses"]], [t.to(x.device) for t in state["logits"]]
     else:
         for split, (xs, ys) in (("train", (x[ev], y[ev])), ("test", (data["x_test"], data["y_test"]))):
-            state["metrics"].append(dict(zip(("epoch", "split", "loss", "acc"), (0, split, *evaluate(model, xs, ys)))))
+            state["metrics"].append(dict(zip(("epoch", "split", "loss", "acc"), (0, split, *evaluate(model, xs, ys, bf16=bf16)))))
         if 0 in save_epochs:
             state["snapshots"][0] = snapshot()
 
@@ -158,13 +168,14 @@ def train(
                 xb, yb = x[idx], y[idx]
                 if augment:
                     xb = flip_crop(xb, seeded(*order_seed, e, step + 1, 7))
-                out = model(xb)
-                loss = F.cross_entropy(out, yb)
+                with autocast(x, bf16):
+                    out = forward(xb)
+                    loss = F.cross_entropy(out, yb)
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()
                 state["losses"].append(loss.detach())  # reduced at the epoch's end: no kernel, no sync per step
-                state["logits"].append(out.detach())
+                state["logits"].append(out.detach().float())
                 state["step"] = step + 1
                 if stop:
                     save()
@@ -173,7 +184,7 @@ def train(
             sizes = torch.tensor([len(o) for o in state["logits"]], device=x.device, dtype=torch.float32)
             loss_sum = (torch.stack(state["losses"]) @ sizes).item()
             correct = (torch.cat(state["logits"]).argmax(1) == y[order]).sum().item()
-            test_loss, test_acc = evaluate(model, data["x_test"], data["y_test"])
+            test_loss, test_acc = evaluate(model, data["x_test"], data["y_test"], bf16=bf16)
             state["metrics"] += [
                 {"epoch": e, "split": "train", "loss": loss_sum / n, "acc": correct / n},
                 {"epoch": e, "split": "test", "loss": test_loss, "acc": test_acc},
