@@ -139,7 +139,7 @@ def train(
     x, y = data["x_train"], data["y_train"]
     forward = torch.compile(model) if compile else model
     opt = make_optimizer(optimizer, model.parameters(), lr, weight_decay)
-    ev = eval_indices if eval_indices is not None else torch.arange(len(y))
+    ev = eval_indices if eval_indices is not None else torch.arange(len(y), device=x.device)
     state = {"epoch": 0, "step": 0, "losses": [], "logits": [], "metrics": [], "snapshots": {}, "done": False}
     snapshot = lambda: {k: v.detach().clone() for k, v in model.state_dict().items()}  # noqa: E731
     if checkpoint and Path(checkpoint).exists():
