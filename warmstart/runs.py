@@ -154,8 +154,9 @@ def fraction_experiment(t: RunTable, cfg: dict) -> None:
 
 def pretrain_length_experiment(t: RunTable, cfg: dict) -> None:
     """Warm starts from snapshots of one pretraining run per optimiser and seed (Fig. 2, 8-10)."""
-    for optimizer, lr in cfg["optimizers"].items():
-        s = t.setting(optimizer=optimizer, lr=lr, pretrain_epochs=max(cfg["epochs"]))
+    for entry in cfg["optimizers"]:
+        optimizer = entry["name"]
+        s = t.setting(optimizer=optimizer, lr=entry["lr"], pretrain_epochs=max(cfg["epochs"]))
         for seed in t.seeds(cfg):
             fresh = t.fresh(s, seed)
             for e in cfg["epochs"]:
