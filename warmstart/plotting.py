@@ -118,8 +118,13 @@ def _summarise(rows: pd.DataFrame, by: list[str], value: str = "final_test_acc")
     return pd.DataFrame(out)
 
 
+def _yerr(s: pd.DataFrame) -> list:
+    """Error-bar lengths below and above ``s["mean"]`` for its interval ``[lo, hi]``."""
+    return [s["mean"] - s["lo"], s["hi"] - s["mean"]]
+
+
 def _errorbar(ax, x, s: pd.DataFrame, **kw) -> None:
-    ax.errorbar(x, s["mean"], yerr=[s["mean"] - s["lo"], s["hi"] - s["mean"]], capsize=3, marker="o", ms=4, **kw)
+    ax.errorbar(x, s["mean"], yerr=_yerr(s), capsize=3, marker="o", ms=4, **kw)
 
 
 def _fresh_band(ax, rows: pd.DataFrame, label: str = "fresh") -> None:
@@ -222,7 +227,7 @@ def reset_figure(final: pd.DataFrame) -> plt.Figure:
         _fresh_band(ax, f)
         s = _summarise(f[f.arm == "warm"], ["reset"]).set_index("reset").loc[order]
         colors = [COLORS["warm"] if r == "none" else CYCLE[0] for r in order]
-        ax.bar(range(len(order)), s["mean"], yerr=[s["mean"] - s["lo"], s["hi"] - s["mean"]], capsize=3, color=colors)
+        ax.bar(range(len(order)), s["mean"], yerr=_yerr(s), capsize=3, color=colors)
         ax.set_xticks(range(len(order)), [r.replace("+", "\n") if r != "none" else "none\n(plain warm)" for r in order], fontsize=7)
         fresh = f[f.arm == "fresh"].drop_duplicates("run").final_test_acc
         ax.set_ylim(min(s["lo"].min(), s["mean"].min(), fresh.min()) - 0.02, max(s["hi"].max(), s["mean"].max(), fresh.max()) + 0.01)
@@ -316,7 +321,7 @@ def table1_figure(final: pd.DataFrame) -> plt.Figure:
         for j, arm in enumerate(("fresh", "warm")):
             s = _summarise(f[f.arm == arm], ["condition"]).set_index("condition").loc[conds]
             pos = np.arange(len(conds)) + (j - 0.5) * 0.4
-            ax.bar(pos, s["mean"], width=0.38, yerr=[s["mean"] - s["lo"], s["hi"] - s["mean"]], capsize=3, color=COLORS[arm], label=arm)
+            ax.bar(pos, s["mean"], width=0.38, yerr=_yerr(s), capsize=3, color=COLORS[arm], label=arm)
         labels = [c.replace("dataset=", "").replace(",model=", "\n").replace(",optimizer=", "\n") for c in conds]
         ax.set_xticks(range(len(conds)), labels, fontsize=7)
         ax.set(ylabel="final test accuracy")

@@ -70,19 +70,24 @@ def provenance(spec: dict, device: str, seconds: dict[str, float]) -> dict:
     }
 
 
+def fresh_model(spec: dict, meta: dict, seed: int | None = None) -> torch.nn.Module:
+    """The run's model freshly initialised from ``seed`` (default, the run's ``init_seed``)."""
+    m = spec["model"]
+    seed = spec["init_seed"] if seed is None else seed
+    return build_model(m["name"], meta["input_shape"], meta["num_classes"], seed, width=m["width"], depth=m["depth"])
+
+
 def initial_model(spec: dict, meta: dict, parent: str | None) -> torch.nn.Module:
     """The model a run starts from: the fresh initialisation of ``init_seed``, or its parent's
     final state (or the state after ``parent_epoch`` epochs), then the run's intervention."""
-    m = spec["model"]
-    build = lambda seed: build_model(m["name"], meta["input_shape"], meta["num_classes"], seed, width=m["width"], depth=m["depth"])  # noqa: E731
-    model = build(spec["init_seed"])
+    model = fresh_model(spec, meta)
     if spec["parent"]:
         saved = load_checked(parent)
         model.load_state_dict(saved["model"] if spec["parent_epoch"] is None else saved["snapshots"][spec["parent_epoch"]])
     if spec["reset"]:
-        reset_units(model, build(spec["init_seed"]), spec["reset"])
+        reset_units(model, fresh_model(spec, meta), spec["reset"])
     if spec["shrink"] is not None:
-        shrink_perturb(model, build(PERTURB_SEED + spec["init_seed"]), spec["shrink"], spec["perturb"])
+        shrink_perturb(model, fresh_model(spec, meta, PERTURB_SEED + spec["init_seed"]), spec["shrink"], spec["perturb"])
     return model
 
 
@@ -137,10 +142,7 @@ def diagnose(
     d = datasets.load(data, device)
     idx = torch.randperm(len(d["y_train"]), generator=torch.Generator().manual_seed(settings["subset_seed"]))[: settings["subset"]]
     x, y = d["x_train"][idx.to(device)], d["y_train"][idx.to(device)]
-    m = spec["model"]
-    model = build_model(
-        m["name"], d["meta"]["input_shape"], d["meta"]["num_classes"], spec["init_seed"], width=m["width"], depth=m["depth"]
-    ).to(device)
+    model = fresh_model(spec, d["meta"]).to(device)
     init = flat_params(model)
     saved = load_checked(model_file)
     states = saved["snapshots"] | {spec["epochs"]: saved["model"]}

@@ -114,7 +114,7 @@ class RunTable:
 
     def warm(self, s: Setting, parent: dict, seed: int, path: str = "", **fields: object) -> dict:
         """Tuning on the full set from ``parent``'s final state (or its ``parent_epoch`` snapshot)."""
-        base = parent["id"].removeprefix(s.path + "/").rsplit("/seed~", 1)[0].replace("pretrain/", "warm/", 1)
+        base = f"warm/{parent['subset']}"
         return self.run(s, base + (f"/{path}" if path else ""), seed, TUNE, parent=parent["id"], **fields)
 
     def fresh(self, s: Setting, seed: int, **fields: object) -> dict:
