@@ -13,6 +13,7 @@ on the test set.
 
 from __future__ import annotations
 
+import contextlib
 import signal
 from collections.abc import Callable
 from pathlib import Path
@@ -23,9 +24,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from warmstart.atomic import load_checked, save_checked
-
-OPTIMIZERS = ("adam", "sgd", "momentum", "rmsprop")
-
+from warmstart.optim import Optimizer
 
 Schedule = Callable[[torch.Generator, int], torch.Tensor]  # (generator, epoch) -> example indices
 
@@ -64,17 +63,6 @@ def smooth_shift(n_full: int, subset: torch.Tensor, gamma: float, epochs: int, b
     return schedule
 
 
-def make_optimizer(name: str, params, lr: float, weight_decay: float = 0.0) -> torch.optim.Optimizer:
-    """Adam, plain SGD, SGD with momentum 0.9, or RMSprop; a constant learning rate."""
-    if name == "adam":
-        return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
-    if name in ("sgd", "momentum"):
-        return torch.optim.SGD(params, lr=lr, momentum=0.9 if name == "momentum" else 0.0, weight_decay=weight_decay)
-    if name == "rmsprop":
-        return torch.optim.RMSprop(params, lr=lr, weight_decay=weight_decay)
-    raise ValueError(f"optimizer: unknown optimizer {name!r}; expected one of {', '.join(OPTIMIZERS)}")
-
-
 def flip_crop(x: torch.Tensor, g: torch.Generator, pad: int = 4) -> torch.Tensor:
     """Random horizontal flip and ``pad``-pixel random crop of an image batch, on its device."""
     b, _, h, w = x.shape
@@ -89,12 +77,12 @@ def flip_crop(x: torch.Tensor, g: torch.Generator, pad: int = 4) -> torch.Tensor
     return torch.where(flip.to(x.device)[:, None, None, None], out.flip(3), out)
 
 
-@torch.no_grad()
-def autocast(x: torch.Tensor, bf16: bool):
+def autocast(x: torch.Tensor, bf16: bool) -> contextlib.AbstractContextManager:
     """bf16 autocast on ``x``'s device when ``bf16``, else a no-op context."""
-    return torch.autocast(device_type=x.device.type, dtype=torch.bfloat16, enabled=bf16)
+    return torch.autocast(device_type=x.device.type, dtype=torch.bfloat16) if bf16 else contextlib.nullcontext()
 
 
+@torch.no_grad()
 def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch: int = 2048, bf16: bool = False) -> tuple[float, float]:
     """Mean cross-entropy and accuracy of ``model`` in eval mode."""
     was_training = model.training
@@ -138,7 +126,7 @@ def train(
     bf16 autocast; ``compile`` trains through ``torch.compile(model)`` (same parameters)."""
     x, y = data["x_train"], data["y_train"]
     forward = torch.compile(model) if compile else model
-    opt = make_optimizer(optimizer, model.parameters(), lr, weight_decay)
+    opt = Optimizer(optimizer, model.parameters(), lr, weight_decay)
     ev = eval_indices if eval_indices is not None else torch.arange(len(y), device=x.device)
     state = {"epoch": 0, "step": 0, "losses": [], "logits": [], "metrics": [], "snapshots": {}, "done": False}
     snapshot = lambda: {k: v.detach().clone() for k, v in model.state_dict().items()}  # noqa: E731
@@ -171,7 +159,7 @@ def train(
                 with autocast(x, bf16):
                     out = forward(xb)
                     loss = F.cross_entropy(out, yb)
-                opt.zero_grad(set_to_none=True)
+                opt.zero_grad()
                 loss.backward()
                 opt.step()
                 state["losses"].append(loss.detach())  # reduced at the epoch's end: no kernel, no sync per step
