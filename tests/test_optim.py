@@ -66,8 +66,10 @@ def test_state_dict_resumes_exactly(name):
     assert torch.equal(straight, resumed)
 
 
-def test_unknown_optimizer_and_mismatched_state_are_named():
+def test_unknown_optimizer_mismatched_state_and_missing_gradient_are_named():
     with pytest.raises(ValueError, match="optimizer: unknown optimizer 'lbfgs'"):
         Optimizer("lbfgs", [torch.zeros(1)], 0.1)
     with pytest.raises(ValueError, match="saved state is of 'sgd'"):
         Optimizer("adam", [torch.zeros(1)], 0.1).load_state_dict(Optimizer("sgd", [torch.zeros(1)], 0.1).state_dict())
+    with pytest.raises(ValueError, match="every parameter needs a gradient"):
+        Optimizer("adam", [torch.zeros(1, requires_grad=True)], 0.1).step()

@@ -36,10 +36,9 @@ class Optimizer:
 
     @torch.no_grad()
     def step(self) -> None:
-        params = [p for p in self.params if p.grad is not None]
-        if len(params) != len(self.params):
+        params, grads = self.params, [p.grad for p in self.params]
+        if any(g is None for g in grads):
             raise ValueError("optimizer: every parameter needs a gradient")
-        grads = [p.grad for p in params]
         if self.weight_decay:
             grads = torch._foreach_add(grads, params, alpha=self.weight_decay)
         self.steps += 1
