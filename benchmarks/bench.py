@@ -133,14 +133,13 @@ def gpu_throughput(n: int = 10_000, epochs: int = 2, compile: bool = False) -> d
 def start_to_first_step(data_file: Path) -> float:
     """A fresh process as a training job starts: imports, data load, model and optimiser, one step."""
     code = (
-        "import time, psutil\n"
         "import torch, torch.nn.functional as F\n"
         "from warmstart import data, run\nfrom warmstart.models import build_model\nfrom warmstart.optim import Optimizer\n"
         f"d = data.load({str(data_file)!r})\n"
         "m = build_model('mlp', d['meta']['input_shape'], 10, 0, width=100, depth=2)\n"
         "opt = Optimizer('adam', m.parameters(), 1e-3)\n"
         "F.cross_entropy(m(d['x_train'][:128]), d['y_train'][:128]).backward(); opt.step()\n"
-        "print(time.time() - psutil.Process().create_time())\n"
+        "print(run.process_age())\n"
     )
     return float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout)
 

@@ -1,6 +1,7 @@
 import subprocess
 import sys
 import textwrap
+import time
 
 
 def run_job(tmp_path, body: str) -> subprocess.CompletedProcess:
@@ -31,3 +32,12 @@ def test_user_error_is_one_line_and_a_bug_keeps_its_traceback(tmp_path):
     assert out.returncode == 1 and out.stderr == "Error: data/x.pt: missing\n"
     out = run_job(tmp_path, "1 / 0\n")
     assert out.returncode == 1 and "ZeroDivisionError" in (tmp_path / "log.txt").read_text()
+
+
+def test_process_age_is_within_the_process_lifetime():
+    """Provenance's start_to_first_step: never more than the process has lived, seen from outside."""
+    t = time.perf_counter()
+    code = "from warmstart.run import process_age; print(process_age())"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    lifetime = time.perf_counter() - t
+    assert 0 < float(out.stdout) <= lifetime + 0.02  # /proc counts in 10 ms ticks
