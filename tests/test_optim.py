@@ -43,26 +43,23 @@ def test_bit_identical_to_torch_optim(name, weight_decay, foreach):
     assert not torch.equal(ours[0], trajectory(Optimizer, name, weight_decay, steps=0)[0])  # it did move
 
 
+def quadratic_steps(opt: Optimizer, w: torch.Tensor, steps: range) -> None:
+    for i in steps:
+        opt.zero_grad()
+        (w**2).sum().mul(i + 1).backward()
+        opt.step()
+
+
 @pytest.mark.parametrize("name", OPTIMIZERS)
 def test_state_dict_resumes_exactly(name):
-    torch.manual_seed(0)
-    w = torch.randn(5, requires_grad=True)
-    straight, resumed = w.detach().clone().requires_grad_(), w.detach().clone().requires_grad_()
-    opt = Optimizer(name, [straight], LR[name])
+    w = torch.randn(5, generator=torch.Generator().manual_seed(0))
+    straight, resumed = w.clone().requires_grad_(), w.clone().requires_grad_()
+    quadratic_steps(Optimizer(name, [straight], LR[name]), straight, range(10))
     first = Optimizer(name, [resumed], LR[name])
-    for i in range(10):
-        for o, p in ((opt, straight), (first, resumed)):
-            if o is first and i >= 5:
-                continue
-            o.zero_grad()
-            (p**2).sum().mul(i + 1).backward()
-            o.step()
+    quadratic_steps(first, resumed, range(5))
     second = Optimizer(name, [resumed], LR[name])
     second.load_state_dict(first.state_dict())
-    for i in range(5, 10):
-        second.zero_grad()
-        (resumed**2).sum().mul(i + 1).backward()
-        second.step()
+    quadratic_steps(second, resumed, range(5, 10))
     assert torch.equal(straight, resumed)
 
 

@@ -14,8 +14,8 @@ from collections.abc import Iterable
 
 import torch
 
-OPTIMIZERS = ("adam", "sgd", "momentum", "rmsprop")
 BUFFERS = {"adam": ("exp_avg", "exp_avg_sq"), "sgd": (), "momentum": ("momentum",), "rmsprop": ("square_avg",)}
+OPTIMIZERS = tuple(BUFFERS)
 BETAS, ALPHA, EPS, MOMENTUM = (0.9, 0.999), 0.99, 1e-8, 0.9
 
 
