@@ -98,14 +98,17 @@ def test_a_gpu_study_asks_slurm_for_one_gpu_per_training_job(tmp_path):
     assert provenance and all(p["environment"].get("CUDA_VISIBLE_DEVICES") in ("0", "1") for p in provenance)
 
 
-def _train_process(spec: dict, data_file: Path, outdir: Path, checkpoint_every: int) -> subprocess.Popen:
+def _train_process(specs: list[dict], data_file: Path, outdir: Path, checkpoint_every: int) -> subprocess.Popen:
+    """A training job of the shard ``specs`` in its own process, outputs under ``outdir/seed~N``."""
     code = (
         "import json, sys, torch; torch.set_num_threads(1)\n"
         "from warmstart.jobs import job\nfrom warmstart.run import execute\n"
         f"with job({str(outdir / 'log.txt')!r}):\n"
-        f"    execute(json.loads(sys.argv[1]), {str(data_file)!r}, {str(outdir)!r}, checkpoint_every={checkpoint_every})\n"
+        "    specs = json.loads(sys.argv[1])\n"
+        f"    outdirs = [{str(outdir)!r} + f'/seed~{{s[\"init_seed\"]}}' for s in specs]\n"
+        f"    execute(specs, {str(data_file)!r}, outdirs, resume_dir={str(outdir)!r}, checkpoint_every={checkpoint_every})\n"
     )
-    return subprocess.Popen([sys.executable, "-c", code, json.dumps(spec)])
+    return subprocess.Popen([sys.executable, "-c", code, json.dumps(specs)])
 
 
 def _wait_for(path: Path, proc: subprocess.Popen, timeout: float = 120) -> None:
@@ -117,34 +120,36 @@ def _wait_for(path: Path, proc: subprocess.Popen, timeout: float = 120) -> None:
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL])
-def test_a_killed_training_process_resumes_to_exactly_the_uninterrupted_result(tmp_path, sig):
+def test_a_killed_shard_resumes_to_exactly_the_uninterrupted_result(tmp_path, sig):
     data_file = tmp_path / "data.pt"
     data.save(data.prepare("mnist1d", num_train=2000, num_test=200), data_file)
     table = runs.RunTable(study())
-    table.config["train"] |= {"batch_size": 32, "tune_epochs": 60}
+    table.config["train"] |= {"batch_size": 32, "tune_epochs": 40}
     table.config["model"] |= {"width": 64}
-    spec = table.fresh(table.setting(), seed=0)
+    specs = [table.fresh(table.setting(), seed=seed) for seed in (0, 1, 2)]
     torch.set_num_threads(1)
-    execute(spec, str(data_file), tmp_path / "reference")
-    reference = pd.read_csv(tmp_path / "reference/metrics.csv")
+    execute(specs, str(data_file), [tmp_path / f"reference/seed~{s}" for s in (0, 1, 2)], resume_dir=tmp_path)
 
     out = tmp_path / "killed"
     out.mkdir()
-    proc = _train_process(spec, data_file, out, checkpoint_every=2)
-    _wait_for(out / f"resume-{spec_hash(spec)}.pt", proc)
+    checkpoint = out / f"resume-{spec_hash([runs.identity(s) for s in specs])}.pt"
+    proc = _train_process(specs, data_file, out, checkpoint_every=2)
+    _wait_for(checkpoint, proc)
     time.sleep(0.3)  # somewhere in the middle of an epoch
     proc.send_signal(sig)
     code = proc.wait(timeout=60)
     assert code == (143 if sig == signal.SIGTERM else -9)
-    assert not (out / "metrics.csv").exists() and not (out / "model.pt").exists()  # nothing half-written taken for a result
-    state = load_checked(out / f"resume-{spec_hash(spec)}.pt")
-    assert 0 < state["epoch"] < 60
+    assert not list(out.rglob("metrics.csv")) and not list(out.rglob("model.pt"))  # nothing half-written taken for a result
+    state = load_checked(checkpoint)
+    assert 0 < state["epoch"] < 40
     if sig == signal.SIGTERM:
         assert state["step"] > 0 or state["epoch"] % 2 == 0  # saved on the signal, mid-epoch
 
-    assert _train_process(spec, data_file, out, checkpoint_every=2).wait(timeout=300) == 0
-    resumed = pd.read_csv(out / "metrics.csv")
-    pd.testing.assert_frame_equal(resumed, reference)  # bit-identical metrics
-    a, b = load_checked(out / "model.pt")["model"], load_checked(tmp_path / "reference/model.pt")["model"]
-    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert _train_process(specs, data_file, out, checkpoint_every=2).wait(timeout=300) == 0
+    for seed in (0, 1, 2):
+        resumed = pd.read_csv(out / f"seed~{seed}/metrics.csv")
+        pd.testing.assert_frame_equal(resumed, pd.read_csv(tmp_path / f"reference/seed~{seed}/metrics.csv"))  # bit-identical
+        a = load_checked(out / f"seed~{seed}/model.pt")["model"]
+        b = load_checked(tmp_path / f"reference/seed~{seed}/model.pt")["model"]
+        assert all(torch.equal(a[k], b[k]) for k in a)
     assert not list(out.glob("resume-*.pt"))

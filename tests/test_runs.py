@@ -65,7 +65,7 @@ def test_runs_are_shared_not_repeated():
     cfg = study()["experiments"]["pretrain_length"]
     assert len(parents) == len(cfg["optimizers"]) * 2
     for parent in parents:
-        assert table.runs[parent]["save_epochs"] == sorted(e for e in cfg["epochs"] if e != max(cfg["epochs"]))
+        assert {e for e in cfg["epochs"] if e != max(cfg["epochs"])} <= set(table.runs[parent]["save_epochs"])
         assert table.runs[parent]["epochs"] == max(cfg["epochs"])
 
 

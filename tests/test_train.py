@@ -11,12 +11,17 @@ from warmstart.models import build_model
 from warmstart.run import execute, initial_model
 from warmstart.train import Interrupted, flip_crop, seeded, shuffled, train
 
-SETTINGS = dict(optimizer="adam", lr=1e-3, batch_size=64, order_seed=[0, 1])
+SETTINGS = dict(optimizer="adam", lr=1e-3, batch_size=64)
+
+
+def train_one(model, d, schedule, order_seed=(0, 1), **kw):
+    """``train`` on a shard of one model: its metric rows and snapshots."""
+    return train([model], d, [schedule], order_seeds=[list(order_seed)], **kw)[0]
 
 
 def _run(d, epochs=3, seed=0, **kw):
     model = build_model("mlp", (1, 40), 10, seed=seed, width=16)
-    metrics, _ = train(model, d, shuffled(torch.arange(len(d["y_train"]))), epochs=epochs, **SETTINGS | kw)
+    metrics, _ = train_one(model, d, shuffled(torch.arange(len(d["y_train"]))), epochs=epochs, **SETTINGS | kw)
     return model, metrics
 
 
@@ -49,7 +54,7 @@ def test_fresh_run_starts_from_the_pretraining_initialisation_and_warm_from_its_
     fresh = table.runs["mnist1d/mlp/adam/fresh/seed~1"]
     sub = tmp_path / "sub.pt"
     torch.save(data.nested_subsets(300, [0.5], 0)[0.5], sub)
-    execute(pre, mnist1d_file, tmp_path / "pre", subsets={"fraction~0.5": sub})
+    execute([pre], mnist1d_file, [tmp_path / "pre"], subsets={"fraction~0.5": sub})
     init_pre = initial_model(pre, d["meta"], None).state_dict()
     init_fresh = initial_model(fresh, d["meta"], None).state_dict()
     init_warm = initial_model(warm, d["meta"], tmp_path / "pre" / "model.pt").state_dict()
@@ -76,11 +81,11 @@ def test_resume_after_sigterm_mid_epoch_equals_an_uninterrupted_run(mnist1d_file
     ckpt = tmp_path / "resume.pt"
     model = build_model("mlp", (1, 40), 10, seed=0, width=16)
     with pytest.raises(Interrupted):
-        train(model, d, terminating, epochs=4, checkpoint=ckpt, checkpoint_every=1, **SETTINGS)
+        train_one(model, d, terminating, epochs=4, checkpoint=ckpt, checkpoint_every=1, **SETTINGS)
     state = load_checked(ckpt)
     assert (state["epoch"], state["step"]) == (2, 1)  # saved after the first step of epoch 3
     model = build_model("mlp", (1, 40), 10, seed=0, width=16)  # a new process starts from scratch
-    resumed, _ = train(model, d, shuffled(full), epochs=4, checkpoint=ckpt, checkpoint_every=1, **SETTINGS)
+    resumed, _ = train_one(model, d, shuffled(full), epochs=4, checkpoint=ckpt, checkpoint_every=1, **SETTINGS)
     assert resumed == ref
     assert all(torch.equal(x, y) for x, y in zip(model.state_dict().values(), ref_model.state_dict().values()))
 
@@ -111,7 +116,7 @@ def test_flip_crop_gives_each_image_a_flipped_or_unflipped_crop_of_its_padded_se
 def test_snapshots_of_one_run_equal_shorter_runs_and_serve_warm_starts(mnist1d_file, tmp_path):
     d = data.load(mnist1d_file)
     model = build_model("mlp", (1, 40), 10, seed=0, width=16)
-    _, snaps = train(model, d, shuffled(torch.arange(300)), epochs=3, save_epochs=(0, 1, 2), **SETTINGS)
+    _, snaps = train_one(model, d, shuffled(torch.arange(300)), epochs=3, save_epochs=(0, 1, 2), **SETTINGS)
     for e in (1, 2):
         shorter, _ = _run(d, epochs=e)
         assert all(torch.equal(snaps[e][k], v) for k, v in shorter.state_dict().items())
@@ -146,7 +151,7 @@ def test_channels_last_changes_the_layout_not_the_result():
     for fmt in (torch.contiguous_format, torch.channels_last):
         model = build_model("cnn", (3, 8, 8), 10, seed=0, width=8).to(memory_format=fmt)
         dd = d | {k: d[k].contiguous(memory_format=fmt) for k in ("x_train", "x_test")}
-        metrics, _ = train(model, dd, shuffled(torch.arange(64)), epochs=2, **SETTINGS)
+        metrics, _ = train_one(model, dd, shuffled(torch.arange(64)), epochs=2, **SETTINGS)
         results.append([r["loss"] for r in metrics])
     assert results[0] == pytest.approx(results[1], rel=1e-4)
 

@@ -11,11 +11,7 @@ import io
 import os
 from pathlib import Path
 
-import torch
-
-
-class CorruptFile(Exception):
-    """A checkpoint whose content does not match its checksum."""
+from warmstart.errors import CorruptFile
 
 
 def atomic_write_bytes(data: bytes, path: str | Path) -> None:
@@ -35,6 +31,8 @@ def atomic_write_text(text: str, path: str | Path) -> None:
 
 def atomic_save(obj: object, path: str | Path) -> None:
     """``torch.save`` that never leaves a partial file at ``path``."""
+    import torch  # here, not above: table and figure jobs write text without loading torch
+
     buf = io.BytesIO()
     torch.save(obj, buf)
     atomic_write_bytes(buf.getvalue(), path)
@@ -42,6 +40,8 @@ def atomic_save(obj: object, path: str | Path) -> None:
 
 def save_checked(obj: object, path: str | Path) -> None:
     """``atomic_save`` of ``obj`` wrapped with the SHA-256 of its serialisation."""
+    import torch  # here, not above: table and figure jobs write text without loading torch
+
     buf = io.BytesIO()
     torch.save(obj, buf)
     payload = buf.getvalue()
@@ -51,6 +51,8 @@ def save_checked(obj: object, path: str | Path) -> None:
 def load_checked(path: str | Path) -> object:
     """Load a file written by ``save_checked``; raise ``CorruptFile`` naming ``path`` if it is
     truncated, unreadable or does not match its checksum."""
+    import torch  # here, not above: table and figure jobs write text without loading torch
+
     try:
         wrapped = torch.load(path, map_location="cpu", weights_only=True)
         ok = hashlib.sha256(wrapped["payload"]).hexdigest() == wrapped["sha256"]

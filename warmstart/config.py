@@ -7,9 +7,7 @@ from pathlib import Path
 import jsonschema
 import yaml
 
-
-class ConfigError(Exception):
-    """A config that the pipeline cannot run: the message names the key and what is allowed."""
+from warmstart.errors import ConfigError
 
 
 def _key(path) -> str:
@@ -53,6 +51,21 @@ def validate(config: dict, schema_path: str | Path) -> dict:
         )
     if config["train"]["augment"] and config["dataset"]["name"] == "mnist1d":
         raise ConfigError("config key train.augment: flip and crop apply to images only; set it to false for mnist1d")
+    grid = t["snapshot_epochs"]
+    pl = config["experiments"].get("pretrain_length", {})
+    off = [e for e in pl.get("epochs", []) if e != max(pl["epochs"]) and e not in grid["pretrain"]] if pl.get("enabled") else []
+    if off:
+        raise ConfigError(
+            f"config key experiments.pretrain_length.epochs: {off[0]} is not on train.snapshot_epochs.pretrain {grid['pretrain']}; "
+            "warm starts from shorter pretraining come from that grid's snapshots"
+        )
+    diag = config.get("diagnostics", {})
+    off = [e for e in [0, *diag.get("epochs", [])] if e < t["tune_epochs"] and e not in grid["tune"]] if diag.get("enabled") else []
+    if off:
+        raise ConfigError(
+            f"config key diagnostics.epochs: {off[0]} is not on train.snapshot_epochs.tune {grid['tune']} "
+            "(the start, 0, is always diagnosed); diagnostics read that grid's snapshots"
+        )
     if config["train"]["final_window"] > config["train"]["tune_epochs"]:
         raise ConfigError(
             f"config key train.final_window: {config['train']['final_window']} exceeds train.tune_epochs ({config['train']['tune_epochs']})"

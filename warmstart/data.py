@@ -19,6 +19,7 @@ import numpy as np
 import torch
 
 from warmstart.atomic import atomic_save
+from warmstart.errors import DataError
 
 DATASETS = ("mnist1d", "cifar10", "cifar100", "svhn")
 
@@ -27,10 +28,6 @@ _FILES = {
     "cifar100": ["cifar-100-python/train", "cifar-100-python/test"],
     "svhn": ["train_32x32.mat", "test_32x32.mat"],
 }
-
-
-class DataError(Exception):
-    """A data set that cannot be had: the message says where it looked and what to do."""
 
 
 def make_mnist1d(num_train: int = 4000, num_test: int = 1000, seed: int = 42) -> dict[str, torch.Tensor]:

@@ -10,10 +10,7 @@ import sys
 import traceback
 from collections.abc import Iterator
 
-from warmstart.atomic import CorruptFile
-from warmstart.config import ConfigError
-from warmstart.data import DataError
-from warmstart.train import Interrupted
+from warmstart.errors import ConfigError, CorruptFile, DataError, Interrupted
 
 USER_ERRORS = (DataError, ConfigError, CorruptFile)
 

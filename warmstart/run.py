@@ -1,11 +1,11 @@
-"""Execute one run of the run table (initialise, train, write its outputs atomically), and
-diagnose a finished run from its saved snapshots.
+"""Execute a shard of runs of the run table (initialise, train together, write each run's outputs
+atomically), and diagnose a finished run from its saved snapshots.
 
-Outputs of a run: ``model.pt`` (final state, checksummed), ``metrics.csv`` (``run, epoch, split,
-loss, acc``) and ``provenance.json`` (the run's parameters, package versions, git commit of the
-pipeline, device, host). While it trains, ``resume-<hash>.pt`` in the same directory holds its
-resume checkpoint; the hash is of the run's parameters, so a changed run never resumes from a
-stale checkpoint.
+Outputs of a run: ``model.pt`` (final state and snapshots, checksummed), ``metrics.csv`` (``run,
+epoch, split, loss, acc``) and ``provenance.json`` (the run's parameters, its shard, package
+versions, git commit of the pipeline, device, host). While a shard trains, ``resume-<hash>.pt``
+holds its resume checkpoint; the hash is of the runs' identities, so a changed shard never
+resumes from a stale checkpoint.
 """
 
 from __future__ import annotations
@@ -28,6 +28,8 @@ from warmstart.atomic import atomic_write_text, load_checked, save_checked
 from warmstart.diagnostics import flat_params, measure
 from warmstart.interventions import reset_units, shrink_perturb
 from warmstart.models import build_model
+from warmstart.runs import identity
+from warmstart.shards import same_up_to_seed
 from warmstart.train import shuffled, smooth_shift, train
 
 ENVIRONMENT = ("SLURM_JOB_ID", "SLURM_ARRAY_JOB_ID", "SLURM_ARRAY_TASK_ID", "CUDA_VISIBLE_DEVICES")  # recorded in provenance
@@ -47,7 +49,7 @@ def process_age() -> float:
         return time.time() - psutil.Process().create_time()
 
 
-def spec_hash(spec: dict) -> str:
+def spec_hash(spec: object) -> str:
     return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:12]
 
 
@@ -74,11 +76,7 @@ def provenance(spec: dict, device: str, seconds: dict[str, float]) -> dict:
         if device.startswith("cuda")
         else f"cpu ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)",
         "host": platform.node(),
-        "environment": {
-            k: v
-            for k, v in os.environ.items()
-            if k in ("SLURM_JOB_ID", "SLURM_ARRAY_JOB_ID", "SLURM_ARRAY_TASK_ID", "CUDA_VISIBLE_DEVICES")
-        },
+        "environment": {k: v for k, v in os.environ.items() if k in ENVIRONMENT},
         "finished": datetime.now(UTC).isoformat(timespec="seconds"),
     }
 
@@ -105,16 +103,25 @@ def initial_model(spec: dict, meta: dict, parent: str | None) -> torch.nn.Module
 
 
 def execute(
-    spec: dict,
+    specs: list[dict],
     data: str,
-    outdir: str | Path,
+    outdirs: list[str | Path],
     subsets: dict[str, str] | None = None,
-    parent: str | None = None,
+    parents: list[str] | None = None,
     device: str = "cpu",
     checkpoint_every: int = 10,
+    resume_dir: str | Path | None = None,
+    channels_last: bool = False,
+    compile: bool = False,
+    shard: str = "",
 ) -> None:
-    """Run ``spec`` and write its outputs to ``outdir``; ``subsets`` maps subset names to files."""
-    outdir, subsets = Path(outdir), subsets or {}
+    """Train the shard ``specs`` (runs that differ only in their seed) as one stacked model and
+    write each run's outputs to its ``outdirs`` entry; ``subsets`` maps subset names to files,
+    ``parents`` gives each run's parent model file. The resume checkpoint lives in ``resume_dir``
+    (default, the first run's folder) under a hash of the runs, so a changed shard never resumes
+    from a stale one. ``channels_last`` and ``compile`` change speed, not results."""
+    same_up_to_seed(specs)
+    spec, outdirs, subsets = specs[0], [Path(o) for o in outdirs], subsets or {}
     d = datasets.load(data, device)
     n = len(d["y_train"])
     load = lambda name: torch.load(subsets[name], weights_only=True).to(device)  # noqa: E731
@@ -123,25 +130,28 @@ def execute(
         schedule = smooth_shift(n, load(spec["shift"]["subset"]), spec["shift"]["gamma"], spec["epochs"], spec["batch_size"])
     else:
         schedule = shuffled(indices)
-    model = initial_model(spec, d["meta"], parent).to(device)
-    if spec["channels_last"] and d["x_train"].dim() == 4:  # images: NHWC kernels on GPU
-        model = model.to(memory_format=torch.channels_last)
+    models = [initial_model(s, d["meta"], p).to(device) for s, p in zip(specs, parents or [None] * len(specs), strict=True)]
+    if channels_last and d["x_train"].dim() == 4:  # images: NHWC kernels on GPU
+        models = [m.to(memory_format=torch.channels_last) for m in models]
         d |= {k: d[k].contiguous(memory_format=torch.channels_last) for k in ("x_train", "x_test")}
-    resume = outdir / f"resume-{spec_hash(spec)}.pt"
+    resume = Path(resume_dir or outdirs[0]) / f"resume-{spec_hash([identity(s) for s in specs])}.pt"
     started, setup = time.perf_counter(), process_age()  # process start to first step
-    metrics, snapshots = train(
-        model, d, schedule,
+    results = train(
+        models, d, [schedule] * len(specs),
         optimizer=spec["optimizer"], lr=spec["lr"], weight_decay=spec["weight_decay"], epochs=spec["epochs"],
-        batch_size=spec["batch_size"], order_seed=spec["order_seed"], augment=spec["augment"],
+        batch_size=spec["batch_size"], order_seeds=[s["order_seed"] for s in specs], augment=spec["augment"],
         eval_indices=indices, checkpoint=resume, checkpoint_every=checkpoint_every,
         until_train_acc=spec["until_train_acc"], save_epochs=tuple(spec["save_epochs"]),
-        bf16=spec["precision"] == "bf16", compile=spec["compile"],
+        bf16=spec["precision"] == "bf16", compile=compile,
     )  # fmt: skip
-    seconds = {"start_to_first_step": setup, "train": time.perf_counter() - started}
-    save_checked({"model": model.state_dict(), "snapshots": snapshots, "spec": spec}, outdir / "model.pt")
-    rows = "".join(f"{spec['id']},{r['epoch']},{r['split']},{r['loss']!r},{r['acc']!r}\n" for r in metrics)
-    atomic_write_text("run,epoch,split,loss,acc\n" + rows, outdir / "metrics.csv")
-    atomic_write_text(json.dumps(provenance(spec, device, seconds), indent=2), outdir / "provenance.json")
+    seconds = {"start_to_first_step": setup, "train_shard": time.perf_counter() - started}
+    seeds = [s["init_seed"] for s in specs]
+    for s, model, (metrics, snapshots), outdir in zip(specs, models, results, outdirs, strict=True):
+        save_checked({"model": model.state_dict(), "snapshots": snapshots, "spec": s}, outdir / "model.pt")
+        rows = "".join(f"{s['id']},{r['epoch']},{r['split']},{r['loss']!r},{r['acc']!r}\n" for r in metrics)
+        atomic_write_text("run,epoch,split,loss,acc\n" + rows, outdir / "metrics.csv")
+        record = provenance(s, device, seconds) | {"shard": {"name": shard, "seeds": seeds}}
+        atomic_write_text(json.dumps(record, indent=2), outdir / "provenance.json")
     resume.unlink(missing_ok=True)
 
 

@@ -27,6 +27,31 @@ from warmstart.units import unit_names
 PRETRAIN, TUNE, STAGE = 0, 1, 10  # second element of order_seed: the phase; stage i uses STAGE + i
 
 
+# Fields whose value here means "not used". A run stores only the fields that differ from these
+# (``identity``), so adding a field with such a default leaves every existing run's identity valid.
+FIELD_DEFAULTS = {
+    "parent": None,
+    "parent_epoch": None,
+    "reset": [],
+    "shrink": None,
+    "perturb": None,
+    "subset": None,
+    "shift": None,
+    "until_train_acc": None,
+    "save_epochs": [],
+    "weight_decay": 0.0,
+    "augment": False,
+    "precision": "fp32",
+}
+
+
+def identity(run: dict) -> dict:
+    """What determines a run's result: its fields less those at their ``FIELD_DEFAULTS`` value.
+    Settings that change only speed or placement (device, shard size, checkpoint interval,
+    channels_last, compile) are not fields of a run at all."""
+    return {k: v for k, v in run.items() if k not in FIELD_DEFAULTS or FIELD_DEFAULTS[k] != v}
+
+
 def fmt(v: object) -> str:
     """A value as it appears in run ids and condition names."""
     return f"{v:g}" if isinstance(v, float) else str(v)
@@ -71,46 +96,35 @@ class RunTable:
         return Setting(ds, m, t, "/".join([ds, m["name"], t["optimizer"], *extra]))
 
     def run(self, s: Setting, path: str, seed: int, phase: int, **fields: object) -> dict:
-        run = {
-            "id": f"{s.path}/{path}/seed~{seed}",
-            "dataset": s.dataset,
-            "model": {k: s.model[k] for k in ("name", "width", "depth")},
-            "init_seed": seed,
-            "parent": None,
-            "parent_epoch": None,
-            "reset": [],
-            "shrink": None,
-            "perturb": None,
-            "subset": None,
-            "shift": None,
-            "optimizer": s.train["optimizer"],
-            "lr": s.train["lr"],
-            "weight_decay": s.train["weight_decay"],
-            "batch_size": s.train["batch_size"],
-            "epochs": s.train["tune_epochs"],
-            "until_train_acc": None,
-            "augment": s.train["augment"],
-            "precision": s.train["precision"],
-            "channels_last": s.train["channels_last"],
-            "compile": s.train["compile"],
-            "order_seed": [seed, phase],
-            "save_epochs": [],
-        } | fields
+        run = (
+            {
+                "id": f"{s.path}/{path}/seed~{seed}",
+                "dataset": s.dataset,
+                "model": {k: s.model[k] for k in ("name", "width", "depth")},
+                "init_seed": seed,
+                "optimizer": s.train["optimizer"],
+                "lr": s.train["lr"],
+                "batch_size": s.train["batch_size"],
+                "epochs": s.train["tune_epochs"],
+                "order_seed": [seed, phase],
+            }
+            | FIELD_DEFAULTS
+            | {k: s.train[k] for k in ("weight_decay", "augment", "precision")}
+            | fields
+        )
+        if phase in (PRETRAIN, TUNE):  # the fixed per-phase grid, whatever other experiments want
+            grid = s.train["snapshot_epochs"]["pretrain" if phase == PRETRAIN else "tune"]
+            run["save_epochs"] = sorted(e for e in grid if e < run["epochs"])
         run = json.loads(json.dumps(run, sort_keys=True))  # canonical: key order in the config never matters
-        old = self.runs.get(run["id"])
-        if old is not None and {k: v for k, v in old.items() if k != "save_epochs"} != {k: v for k, v in run.items() if k != "save_epochs"}:
+        old = self.runs.setdefault(run["id"], run)
+        if old != run:
             raise ValueError(f"run {run['id']} is defined twice with different settings")
-        if old is not None:
-            old["save_epochs"] = sorted(set(old["save_epochs"]) | set(run["save_epochs"]))
-            return old
-        self.runs[run["id"]] = run
-        return run
+        return old
 
-    def pretrain(self, s: Setting, fraction: float, seed: int, snapshot: int | None = None) -> dict:
-        """Pretraining on the nested ``fraction`` subset; ``snapshot`` asks it to keep that epoch's state."""
-        saves = [snapshot] if snapshot is not None and snapshot != s.train["pretrain_epochs"] else []
+    def pretrain(self, s: Setting, fraction: float, seed: int) -> dict:
+        """Pretraining on the nested ``fraction`` subset."""
         subset = f"fraction~{fmt(fraction)}"
-        return self.run(s, f"pretrain/{subset}", seed, PRETRAIN, subset=subset, epochs=s.train["pretrain_epochs"], save_epochs=saves)
+        return self.run(s, f"pretrain/{subset}", seed, PRETRAIN, subset=subset, epochs=s.train["pretrain_epochs"])
 
     def warm(self, s: Setting, parent: dict, seed: int, path: str = "", **fields: object) -> dict:
         """Tuning on the full set from ``parent``'s final state (or its ``parent_epoch`` snapshot)."""
@@ -160,7 +174,7 @@ def pretrain_length_experiment(t: RunTable, cfg: dict) -> None:
         for seed in t.seeds(cfg):
             fresh = t.fresh(s, seed)
             for e in cfg["epochs"]:
-                pre = t.pretrain(s, cfg["fraction"], seed, snapshot=e)
+                pre = t.pretrain(s, cfg["fraction"], seed)  # its snapshot of epoch e (on the grid, config.py checks)
                 at = None if e == max(cfg["epochs"]) else e
                 warm = t.warm(s, pre, seed, path=f"from~{e}" if at is not None else "", parent_epoch=at)
                 t.pair("pretrain_length", seed, warm, fresh, optimizer=optimizer, pretrain_epochs=e)
@@ -285,7 +299,7 @@ EXPERIMENTS: dict[str, Callable[[RunTable, dict], None]] = {
 def diagnostics_targets(t: RunTable, cfg: dict) -> None:
     """The runs whose saved states are diagnosed (``t.diagnose``): for each seed of the fraction
     experiment at its ``curves_fraction``, the pretraining run at its end, and the warm and fresh
-    tuning runs at ``cfg["epochs"]`` (which they save as snapshots) and at their end."""
+    tuning runs at ``cfg["epochs"]`` (snapshots of the tuning grid, config.py checks) and at their end."""
     fr = t.config["experiments"]["fraction"]
     s, f = t.setting(), fr["curves_fraction"]
     tune = s.train["tune_epochs"]
@@ -293,8 +307,7 @@ def diagnostics_targets(t: RunTable, cfg: dict) -> None:
     noise = [e for e in cfg["noise_epochs"] if e in epochs or e == tune]
     for seed in t.seeds(fr):
         pre = t.pretrain(s, f, seed)
-        warm = t.warm(s, pre, seed, save_epochs=epochs)
-        fresh = t.fresh(s, seed, save_epochs=epochs)
+        warm, fresh = t.warm(s, pre, seed), t.fresh(s, seed)
         base = {"experiment": "fraction", "condition": condition(fraction=f), "seed": seed}
         t.diagnose.append(base | {"arm": "pretrain", "run": pre["id"], "epochs": [pre["epochs"]], "noise_epochs": [pre["epochs"]]})
         for arm, run in (("warm", warm), ("fresh", fresh)):

@@ -2,6 +2,7 @@ import sys
 from pathlib import Path
 
 from warmstart import runs as run_table
+from warmstart import shards
 from warmstart.config import ConfigError, validate
 
 try:
@@ -13,6 +14,19 @@ TABLE = run_table.build(config)
 RUNS = TABLE.runs
 EXPERIMENTS = {k: v for k, v in config["experiments"].items() if v.get("enabled")}
 DIAGNOSE = {d["run"]: d for d in TABLE.diagnose}
+# Shards of seeds, one training job each; runs already trained are sharded apart from new ones
+SHARDS = shards.partition(
+    list(RUNS),
+    config["train"]["seeds_per_job"],
+    done=lambda run: Path(f"results/runs/{run}/model.pt").exists(),
+)
+SHARD_OF = {run: shard for shard, members in SHARDS.items() for run in members}
+
+
+def staged_shard(wildcards):
+    """The shard that trains (or trained) this run; see ``shards.staged``."""
+    return shards.staged(wildcards.run, SHARD_OF[wildcards.run])
+
 # GPUs requested by each training and diagnostic job (a cluster executor turns this into --gpus)
 GPUS = config["train"]["gpus"]
 if GPUS is None:
@@ -29,25 +43,28 @@ DIAGNOSTIC_FAMILIES = {
 wildcard_constraints:
     dataset="[a-z0-9]+",
     subset=r"(fraction|stages)~[^/]+",
+    run=r".+/seed~\d+",
+    shard=r".+/seeds~[0-9,\-]+",
 
 
-def run_spec(wildcards):
-    if wildcards.run not in RUNS:
-        raise ValueError(
-            f"results/runs/{wildcards.run}: no such run in the run table of this config"
-        )
-    return RUNS[wildcards.run]
+def run_spec(wildcards_or_run):
+    """The run of ``results/runs/<run>/`` (a job's wildcards, or the run id)."""
+    run = getattr(wildcards_or_run, "run", wildcards_or_run)
+    if run not in RUNS:
+        raise ValueError(f"results/runs/{run}: no such run in the run table of this config")
+    return RUNS[run]
 
 
-def train_inputs(wildcards):
-    """The data set, the subset's index file and the parent's model a run needs."""
-    spec = run_spec(wildcards)
+def shard_inputs(wildcards):
+    """The data set, the subsets' index files and the parents' models a shard needs."""
+    specs = [run_spec(run) for run in shards.members(wildcards.shard)]
+    spec = specs[0]
     inputs = {"data": f"results/data/{spec['dataset']}/data.pt"}
     for name in (spec["subset"], (spec["shift"] or {}).get("subset")):
         if name:
             inputs[name] = f"results/data/{spec['dataset']}/subsets/{name}.pt"
     if spec["parent"]:
-        inputs["parent"] = f"results/runs/{spec['parent']}/model.pt"
+        inputs["parents"] = [f"results/runs/{s['parent']}/model.pt" for s in specs]
     return inputs
 
 

@@ -12,7 +12,7 @@ rule diagnose:
     resources:
         gpu=GPUS,
     params:
-        spec=run_spec,
+        spec=lambda w: run_table.identity(run_spec(w)),
         epochs=lambda w: DIAGNOSE[w.run]["epochs"],
         noise_epochs=lambda w: DIAGNOSE[w.run]["noise_epochs"],
         settings={
