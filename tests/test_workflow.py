@@ -12,7 +12,7 @@ import pytest
 import yaml
 from test_runs import study
 
-from warmstart import runs
+from warmstart import runs, shards
 from warmstart.runs import EXPERIMENTS
 from warmstart.tables import DIAGNOSTICS_COLUMNS, FINAL_COLUMNS, GAP_COLUMNS
 
@@ -114,6 +114,54 @@ def test_a_finished_study_has_nothing_left_to_do(workdir):
     assert planned(workdir) == {}
 
 
+def trained(jobs: dict[str, list[str]]) -> set[str]:
+    """The runs whose outputs a dry run would write (``run`` jobs), each inside a planned shard."""
+    runs_ = {t.removeprefix("run=") for t in jobs.get("run", [])}
+    in_shards = {r for t in jobs.get("train", []) for r in shards.members(t.removeprefix("shard="))}
+    assert runs_ <= in_shards
+    return runs_
+
+
+def test_adding_a_seed_trains_only_that_seeds_runs_in_new_shards(workdir):
+    jobs = planned(workdir, variant(workdir, "seeds3", lambda c: c.update(seeds=3)))
+    expected = {r for r in runs.build(study(seeds=3)).runs if r.endswith("/seed~2")}
+    assert trained(jobs) == expected
+    assert all(t.endswith("/seeds~2") for t in jobs["train"])  # the finished seeds are not retrained with it
+    assert "prepare_data" not in jobs and "subset" not in jobs
+
+
+def test_changing_tuning_epochs_reruns_tuning_and_what_depends_on_it_only(workdir):
+    jobs = planned(workdir, variant(workdir, "tune5", lambda c: c["train"].update(tune_epochs=5)))
+    table = runs.build(study())
+    tuning = {k for k, r in table.runs.items() if r["order_seed"][1] == runs.TUNE}
+    assert trained(jobs) == tuning  # every tuning run (Table 1's use tune_epochs as their cap), no pretraining or stage run
+    assert len(jobs["train"]) == len({shards.split(r)[0] for r in tuning})  # one job per shard of 2 seeds
+    assert "prepare_data" not in jobs and "subset" not in jobs
+    assert {"tables", "summary", "fig_fraction"} <= set(jobs)
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        lambda c: c["train"].update(seeds_per_job=1),
+        lambda c: c["train"].update(checkpoint_every=1),
+        lambda c: c["train"].update(channels_last=True, compile=True, threads=2),
+        lambda c: c["train"].update(precision="fp32"),  # what "auto" is on a CPU
+    ],
+    ids=["shard size", "checkpoint interval", "speed switches", "auto precision made explicit"],
+)
+def test_settings_that_do_not_change_a_result_retrain_nothing(workdir, edit):
+    assert planned(workdir, variant(workdir, "same", edit)) == {}
+
+
+def test_experiments_and_diagnostics_do_not_change_each_others_runs(workdir):
+    jobs = planned(workdir, variant(workdir, "nolength", lambda c: c["experiments"]["pretrain_length"].update(enabled=False)))
+    assert "train" not in jobs and "run" not in jobs  # its snapshots came from the fixed grid, not from its requests
+    jobs = planned(workdir, variant(workdir, "diag", lambda c: c["diagnostics"].update(epochs=[0, 1])))
+    assert "train" not in jobs and "run" not in jobs and "diagnose" in jobs
+
+
+# last of the dry runs: after a script edit, even when undone, Snakemake sees changed code
 def test_editing_one_figure_script_reruns_that_figure_alone(workdir):
     script = workdir / "workflow/scripts/fig_fraction.py"
     original = script.read_text()
@@ -122,23 +170,6 @@ def test_editing_one_figure_script_reruns_that_figure_alone(workdir):
         assert planned(workdir) == {"fig_fraction": [""]}
     finally:
         script.write_text(original)
-
-
-def test_adding_a_seed_trains_only_that_seeds_runs(workdir):
-    jobs = planned(workdir, variant(workdir, "seeds3", lambda c: c.update(seeds=3)))
-    expected = [r for r in runs.build(study(seeds=3)).runs if r.endswith("/seed~2")]
-    assert sorted(jobs["train"]) == sorted(f"run={r}" for r in expected)
-    assert "prepare_data" not in jobs and "subset" not in jobs
-
-
-def test_changing_tuning_epochs_reruns_tuning_and_what_depends_on_it_only(workdir):
-    jobs = planned(workdir, variant(workdir, "tune5", lambda c: c["train"].update(tune_epochs=5)))
-    trained = {t.removeprefix("run=") for t in jobs.pop("train")}
-    table = runs.build(study())
-    tuning = {k for k, r in table.runs.items() if r["order_seed"][1] == runs.TUNE}
-    assert trained == tuning  # every tuning run (Table 1's use tune_epochs as their cap), no pretraining or stage run
-    assert "prepare_data" not in jobs and "subset" not in jobs
-    assert {"tables", "summary", "fig_fraction"} <= set(jobs)
 
 
 def test_bad_config_stops_before_anything_runs_with_one_line(tmp_path, workdir):

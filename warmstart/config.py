@@ -32,6 +32,21 @@ def _fill_defaults(config: dict, schema: dict) -> None:
             _fill_defaults(config[key], sub)
 
 
+def _sort_keys(config: dict) -> None:
+    """Sort every mapping of ``config`` by key, in place: Snakemake compares ``params`` by their
+    text, so a study file that lists the same keys in another order must not rerun anything."""
+    items = sorted(config.items())
+    config.clear()
+    for k, v in items:
+        if isinstance(v, dict):
+            _sort_keys(v)
+        elif isinstance(v, list):
+            for item in v:
+                if isinstance(item, dict):
+                    _sort_keys(item)
+        config[k] = v
+
+
 def validate(config: dict, schema_path: str | Path) -> dict:
     """Check ``config`` against the schema, fill in defaults, and check what a schema cannot
     (cross-key rules). Raise ``ConfigError`` with one line on the first problem."""
@@ -70,4 +85,5 @@ def validate(config: dict, schema_path: str | Path) -> dict:
         raise ConfigError(
             f"config key train.final_window: {config['train']['final_window']} exceeds train.tune_epochs ({config['train']['tune_epochs']})"
         )
+    _sort_keys(config)
     return config

@@ -52,6 +52,11 @@ def identity(run: dict) -> dict:
     return {k: v for k, v in run.items() if k not in FIELD_DEFAULTS or FIELD_DEFAULTS[k] != v}
 
 
+def from_identity(ident: dict) -> dict:
+    """The run whose ``identity`` is ``ident``: the fields left out take their defaults."""
+    return json.loads(json.dumps(FIELD_DEFAULTS | ident))
+
+
 def fmt(v: object) -> str:
     """A value as it appears in run ids and condition names."""
     return f"{v:g}" if isinstance(v, float) else str(v)

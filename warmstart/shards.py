@@ -8,10 +8,10 @@ and a per-run step links them to ``results/runs/<run>/``: nothing downstream kno
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
-from collections.abc import Callable
 from pathlib import Path
 
 SEED = re.compile(r"^(?P<group>.+)/seed~(?P<seed>\d+)$")
@@ -52,22 +52,54 @@ def members(shard: str) -> list[str]:
     return [f"{m['group']}/seed~{s}" for s in seeds]
 
 
-def partition(run_ids: list[str], size: int | None, done: Callable[[str], bool] = lambda _: False) -> dict[str, list[str]]:
-    """Shards of at most ``size`` seeds (``None``: one per group) covering ``run_ids``. Runs that
-    are ``done`` are sharded apart from the rest, so that adding seeds to a study makes shards of
-    the new seeds only, and the finished runs keep their outputs."""
+def partition(run_ids: list[str], size: int | None) -> dict[str, list[str]]:
+    """Shards of at most ``size`` seeds (``None``: one per group) covering ``run_ids``, seeds in order."""
     groups: dict[str, list[int]] = {}
     for run in run_ids:
         group, seed = split(run)
         groups.setdefault(group, []).append(seed)
     shards = {}
     for group, seeds in groups.items():
-        for part in ([s for s in sorted(seeds) if not done(f"{group}/seed~{s}")], [s for s in sorted(seeds) if done(f"{group}/seed~{s}")]):
-            step = size or len(part) or 1
-            for i in range(0, len(part), step):
-                name = f"{group}/seeds~{ranges(part[i : i + step])}"
-                shards[name] = members(name)
+        seeds, step = sorted(seeds), size or len(seeds)
+        for i in range(0, len(seeds), step):
+            name = f"{group}/seeds~{ranges(seeds[i : i + step])}"
+            shards[name] = members(name)
     return shards
+
+
+def recorded(run_dir: str | Path) -> str | None:
+    """The shard that trained the finished run in ``run_dir``, from its ``provenance.json``
+    (``None`` if the run has no complete outputs). A finished run keeps the shard it was trained
+    in, so that a new shard size, or new seeds, never make Snakemake see new inputs for it."""
+    run_dir = Path(run_dir)
+    if not (run_dir / "model.pt").exists():
+        return None
+    try:
+        name = json.loads((run_dir / "provenance.json").read_text())["shard"]["name"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return name if SHARD.match(name) else None
+
+
+def staged(run_id: str, root: str | Path = "results/shards") -> str | None:
+    """A shard folder under ``root`` (a shard job's output, present until every run of it has been
+    linked into place) whose shard holds ``run_id``, if there is one."""
+    group, _ = split(run_id)
+    for folder in sorted((Path(root) / group).glob("seeds~*")):
+        if run_id in members(f"{group}/{folder.name}"):
+            return f"{group}/{folder.name}"
+    return None
+
+
+def plan(run_ids: list[str], size: int | None, runs_root: str | Path = "results/runs", shards_root: str | Path = "results/shards") -> dict[str, str]:
+    """The shard of every run: the recorded one for a finished run, the staged one for a run whose
+    shard has been (or is being) trained, else a new shard of ``size`` seeds of its group's other
+    such runs. So adding seeds to a study shards the new seeds only, changing ``size`` leaves every
+    finished run as it is, and a job evaluated after some runs of its shard finished (Snakemake
+    runs ``run:`` jobs in a fresh process) still finds its shard."""
+    shard_of = {run: recorded(Path(runs_root) / run) or staged(run, shards_root) for run in run_ids}
+    todo = [run for run, shard in shard_of.items() if shard is None]
+    return shard_of | {run: shard for shard, runs in partition(todo, size).items() for run in runs}
 
 
 def same_up_to_seed(specs: list[dict]) -> None:
@@ -102,18 +134,3 @@ def link_outputs(staged: str | Path, outputs: list[str]) -> None:
         except OSError:
             shutil.copyfile(src, out)
         os.utime(out)
-
-
-def staged(run_id: str, planned: str, root: str | Path = "results/shards") -> str:
-    """The shard whose staging folder under ``root`` holds ``run_id``'s outputs: ``planned`` if
-    its folder exists, else any existing shard of the run's group that staged the run, else
-    ``planned``. A job that links a run's outputs may be evaluated in a fresh process after some
-    runs finished, when the planned partition (which depends on finished runs) reads differently;
-    the staging folder on disk does not."""
-    if (Path(root) / planned).exists():
-        return planned
-    group, seed = split(run_id)
-    for folder in sorted((Path(root) / group).glob("seeds~*")):
-        if (folder / f"seed~{seed}" / "model.pt").exists():
-            return f"{group}/{folder.name}"
-    return planned

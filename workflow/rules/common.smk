@@ -14,18 +14,14 @@ TABLE = run_table.build(config)
 RUNS = TABLE.runs
 EXPERIMENTS = {k: v for k, v in config["experiments"].items() if v.get("enabled")}
 DIAGNOSE = {d["run"]: d for d in TABLE.diagnose}
-# Shards of seeds, one training job each; runs already trained are sharded apart from new ones
-SHARDS = shards.partition(
-    list(RUNS),
-    config["train"]["seeds_per_job"],
-    done=lambda run: Path(f"results/runs/{run}/model.pt").exists(),
-)
-SHARD_OF = {run: shard for shard, members in SHARDS.items() for run in members}
+# Shards of seeds, one training job each (a finished run keeps the shard that trained it)
+SHARD_OF = shards.plan(list(RUNS), config["train"]["seeds_per_job"])
 
 
-def staged_shard(wildcards):
-    """The shard that trains (or trained) this run; see ``shards.staged``."""
-    return shards.staged(wildcards.run, SHARD_OF[wildcards.run])
+def shard_runs(wildcards):
+    """The runs of this job's shard that the config still asks for."""
+    return [r for r in shards.members(wildcards.shard) if r in RUNS]
+
 
 # GPUs requested by each training and diagnostic job (a cluster executor turns this into --gpus)
 GPUS = config["train"]["gpus"]
@@ -57,7 +53,7 @@ def run_spec(wildcards_or_run):
 
 def shard_inputs(wildcards):
     """The data set, the subsets' index files and the parents' models a shard needs."""
-    specs = [run_spec(run) for run in shards.members(wildcards.shard)]
+    specs = [RUNS[run] for run in shard_runs(wildcards)]
     spec = specs[0]
     inputs = {"data": f"results/data/{spec['dataset']}/data.pt"}
     for name in (spec["subset"], (spec["shift"] or {}).get("subset")):

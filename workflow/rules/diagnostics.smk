@@ -20,7 +20,6 @@ rule diagnose:
             for k, v in config.get("diagnostics", {}).items()
             if k not in ("enabled", "epochs", "noise_epochs")
         },
-        device=config["train"]["device"],
     script:
         "../scripts/diagnose.py"
 

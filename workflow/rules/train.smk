@@ -11,19 +11,18 @@ rule train:
     resources:
         gpu=GPUS,
     params:
-        specs=lambda w: [RUNS[r] for r in shards.members(w.shard)],
+        # what the runs' results depend on, and nothing else: the speed settings (device,
+        # checkpoint_every, channels_last, compile) are read from the config by the script, so
+        # that changing them retrains nothing
+        runs=lambda w: [run_table.identity(RUNS[r]) for r in shard_runs(w)],
         resume_dir=lambda w: f"results/resume/{w.shard}",
-        device=config["train"]["device"],
-        checkpoint_every=config["train"]["checkpoint_every"],
-        channels_last=config["train"]["channels_last"],
-        compile=config["train"]["compile"],
     script:
         "../scripts/train.py"
 
 
 rule run:
     input:
-        lambda w: f"results/shards/{staged_shard(w)}",
+        lambda w: f"results/shards/{SHARD_OF[w.run]}",
     output:
         model="results/runs/{run}/model.pt",
         metrics="results/runs/{run}/metrics.csv",
@@ -31,6 +30,6 @@ rule run:
     localrule: True
     params:
         identity=lambda w: run_table.identity(run_spec(w)),
-        staged=lambda w: f"results/shards/{staged_shard(w)}/seed~{shards.split(w.run)[1]}",
+        staged=lambda w: f"results/shards/{SHARD_OF[w.run]}/seed~{shards.split(w.run)[1]}",
     run:
         shards.link_outputs(params.staged, list(output))

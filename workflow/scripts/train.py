@@ -4,12 +4,14 @@ import torch
 
 from warmstart.jobs import job
 from warmstart.run import execute
+from warmstart.runs import from_identity
 from warmstart.shards import split
 
 with job(snakemake.log[0]):
     torch.set_num_threads(snakemake.threads)
     inputs = dict(snakemake.input.items())
-    specs = snakemake.params.specs
+    specs = [from_identity(r) for r in snakemake.params.runs]
+    speed = snakemake.config["train"]  # settings that change speed, not results: deliberately not params
     execute(
         specs,
         data=inputs.pop("data"),
@@ -17,9 +19,9 @@ with job(snakemake.log[0]):
         subsets=inputs,
         outdirs=[Path(snakemake.output[0]) / f"seed~{split(s['id'])[1]}" for s in specs],
         resume_dir=snakemake.params.resume_dir,
-        device=snakemake.params.device,
-        checkpoint_every=snakemake.params.checkpoint_every,
-        channels_last=snakemake.params.channels_last,
-        compile=snakemake.params.compile,
+        device=speed["device"],
+        checkpoint_every=speed["checkpoint_every"],
+        channels_last=speed["channels_last"],
+        compile=speed["compile"],
         shard=snakemake.wildcards.shard,
     )
