@@ -91,7 +91,9 @@ def staged(run_id: str, root: str | Path = "results/shards") -> str | None:
     return None
 
 
-def plan(run_ids: list[str], size: int | None, runs_root: str | Path = "results/runs", shards_root: str | Path = "results/shards") -> dict[str, str]:
+def plan(
+    run_ids: list[str], size: int | None, runs_root: str | Path = "results/runs", shards_root: str | Path = "results/shards"
+) -> dict[str, str]:
     """The shard of every run: the recorded one for a finished run, the staged one for a run whose
     shard has been (or is being) trained, else a new shard of ``size`` seeds of its group's other
     such runs. So adding seeds to a study shards the new seeds only, changing ``size`` leaves every

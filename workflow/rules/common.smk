@@ -47,7 +47,9 @@ def run_spec(wildcards_or_run):
     """The run of ``results/runs/<run>/`` (a job's wildcards, or the run id)."""
     run = getattr(wildcards_or_run, "run", wildcards_or_run)
     if run not in RUNS:
-        raise ValueError(f"results/runs/{run}: no such run in the run table of this config")
+        raise ValueError(
+            f"results/runs/{run}: no such run in the run table of this config"
+        )
     return RUNS[run]
 
 
