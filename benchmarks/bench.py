@@ -43,9 +43,10 @@ def plain_epoch(model, opt, x, y, batch_size, g):
         opt.step()
 
 
-def cpu_throughput(d: dict, epochs: int, repeats: int) -> list[dict]:
-    """Seconds per epoch of the project's training (its evaluation passes timed apart) and of the
-    plain loop, interleaved, median over ``repeats``."""
+def cpu_throughput(d: dict, epochs: int, repeats: int, sizes: tuple[int, ...] = (1, 8, 16, 32)) -> list[dict]:
+    """Model-epochs per core-second of the project's shard training (its evaluation passes timed
+    apart and left out) at each shard size ``S`` against the plain single-model loop, interleaved
+    in one process on one thread, median over ``repeats``; the default's MLP 100-100 and a CNN."""
     real_evaluate, eval_s = T.evaluate, []
 
     def timed_evaluate(*args, **kwargs):
@@ -57,55 +58,52 @@ def cpu_throughput(d: dict, epochs: int, repeats: int) -> list[dict]:
     T.evaluate = timed_evaluate  # train() looks it up in its module
     out = []
     try:
-        for name, kw in (("mlp", {"width": 100, "depth": 2}), ("cnn", {"width": 32, "depth": 3}), ("resnet", {"width": 16, "depth": 1})):
-            shape = d["meta"]["input_shape"]
-            ours, plain, evals = [], [], []
+        for name, kw in (("mlp", {"width": 100, "depth": 2}), ("cnn", {"width": 32, "depth": 3})):
+            shape, n = d["meta"]["input_shape"], len(d["y_train"])
+            plain, ours, evals = [], {S: [] for S in sizes}, {S: [] for S in sizes}
             for r in range(repeats):
-                model = build_model(name, shape, 10, seed=r, **kw)
-                eval_s.clear()
-                t = time.perf_counter()
-                order = T.shuffled(torch.arange(len(d["y_train"])))
-                T.train(model, d, order, optimizer="adam", lr=1e-3, epochs=epochs, batch_size=128, order_seed=[r, 1])
-                ours.append((time.perf_counter() - t - sum(eval_s)) / epochs)
-                evals.append(sum(eval_s[2:]) / epochs)  # the per-epoch test pass; [:2] is epoch 0's, once per run
                 model = build_model(name, shape, 10, seed=r, **kw)
                 opt = torch.optim.Adam(model.parameters(), 1e-3)
                 g = torch.Generator().manual_seed(r)
                 t = time.perf_counter()
                 for _ in range(epochs):
                     plain_epoch(model, opt, d["x_train"], d["y_train"], 128, g)
-                plain.append((time.perf_counter() - t) / epochs)
-            o, p, e = statistics.median(ours), statistics.median(plain), statistics.median(evals)
-            out.append(
-                {
-                    "model": name,
-                    "ours_train_s_per_epoch": o,
-                    "plain_s_per_epoch": p,
-                    "plain_over_ours": p / o,
-                    "eval_s_per_epoch": e,
-                    "eval_share": e / o,
-                }
-            )
+                plain.append(epochs / (time.perf_counter() - t))
+                for S in sizes:
+                    models = [build_model(name, shape, 10, seed=r * 100 + i, **kw) for i in range(S)]
+                    eval_s.clear()
+                    t = time.perf_counter()
+                    T.train(models, d, [T.shuffled(torch.arange(n))] * S, optimizer="adam", lr=1e-3, epochs=epochs, batch_size=128,
+                            order_seeds=[[r * 100 + i, 1] for i in range(S)])  # fmt: skip
+                    total = time.perf_counter() - t
+                    ours[S].append(S * epochs / (total - sum(eval_s)))
+                    evals[S].append(sum(eval_s[2:]) / (total - sum(eval_s[:2])))  # share of the per-epoch test passes
+            p = statistics.median(plain)
+            for S in sizes:
+                o = statistics.median(ours[S])
+                out.append({"model": name, "S": S, "model_epochs_per_core_s": o, "plain_model_epochs_per_core_s": p,
+                            "over_plain": o / p, "eval_share": statistics.median(evals[S])})  # fmt: skip
     finally:
         T.evaluate = real_evaluate
     return out
 
 
-def gpu_throughput(n: int = 10_000, epochs: int = 2, compile: bool = False) -> dict:
-    """ResNet-18 on CIFAR-sized data resident on the GPU, batch 128: a plain fp32 loop against the
-    project's loop with bf16 autocast and channels_last (and ``torch.compile`` if asked)."""
+def gpu_throughput(n: int = 10_000, epochs: int = 2, compile: bool = False, sizes: tuple[int, ...] = (1, 4, 8)) -> list[dict]:
+    """ResNet-18 on CIFAR-sized data resident on the GPU, batch 128: the plain fp32 loop against
+    the project's shard training of S seeds with bf16 autocast and channels_last (and
+    ``torch.compile`` if asked), images per second (S seeds count S images per example)."""
     dev = "cuda"
     g = torch.Generator().manual_seed(0)
     x, y = torch.randn(n, 3, 32, 32, generator=g).to(dev), torch.randint(0, 10, (n,), generator=g).to(dev)
     d = {"x_train": x, "y_train": y, "x_test": x[:1000], "y_test": y[:1000]}
 
-    def timed(fn) -> float:
+    def timed(fn, images: int) -> float:
         fn(1)  # warm-up: cuDNN autotuning, compilation
         torch.cuda.synchronize()
         t = time.perf_counter()
         fn(epochs)
         torch.cuda.synchronize()
-        return n * epochs / (time.perf_counter() - t)
+        return images * epochs / (time.perf_counter() - t)
 
     def plain(e: int) -> None:
         model = build_model("resnet", (3, 32, 32), 10, seed=0, width=64, depth=2).to(dev)
@@ -113,21 +111,26 @@ def gpu_throughput(n: int = 10_000, epochs: int = 2, compile: bool = False) -> d
         for _ in range(e):
             plain_epoch(model, opt, x, y, 128, torch.Generator().manual_seed(0))
 
-    def ours(e: int) -> None:
-        model = build_model("resnet", (3, 32, 32), 10, seed=0, width=64, depth=2).to(dev).to(memory_format=torch.channels_last)
-        dd = d | {k: d[k].contiguous(memory_format=torch.channels_last) for k in ("x_train", "x_test")}
-        idx = torch.arange(n, device=dev)
-        order = T.shuffled(idx)
-        T.train(model, dd, order, optimizer="adam", lr=1e-3, epochs=e, batch_size=128, order_seed=[0, 1], bf16=True, compile=compile)
+    def ours(S: int):
+        def fn(e: int) -> None:
+            models = [
+                build_model("resnet", (3, 32, 32), 10, seed=i, width=64, depth=2).to(dev).to(memory_format=torch.channels_last)
+                for i in range(S)
+            ]
+            dd = d | {k: d[k].contiguous(memory_format=torch.channels_last) for k in ("x_train", "x_test")}
+            order = T.shuffled(torch.arange(n, device=dev))
+            T.train(models, dd, [order] * S, optimizer="adam", lr=1e-3, epochs=e, batch_size=128,
+                    order_seeds=[[i, 1] for i in range(S)], bf16=True, compile=compile)  # fmt: skip
 
-    p, o = timed(plain), timed(ours)
-    return {
-        "device": torch.cuda.get_device_name(),
-        "plain_fp32_images_per_s": p,
-        "ours_images_per_s": o,
-        "ours_over_plain": o / p,
-        "compile": compile,
-    }
+        return fn
+
+    p = timed(plain, n)
+    out = []
+    for S in sizes:
+        o = timed(ours(S), n * S)
+        out.append({"device": torch.cuda.get_device_name(), "S": S, "compile": compile, "plain_fp32_images_per_s": p,
+                    "ours_images_per_s": o, "ours_over_plain": o / p})  # fmt: skip
+    return out
 
 
 def start_to_first_step(data_file: Path) -> float:
@@ -182,15 +185,16 @@ def epochs_needed(config_file: Path) -> dict:
 
 
 def study_overhead(results: Path, wall_s: float | None) -> dict:
-    """A finished study: the sum of its runs' pure training time (``provenance.json``) against its
-    wall time on 2 cores, and the median time from process start to the first training step."""
+    """A finished study: its training jobs (shards) against its runs, the sum of the shards'
+    pure training time (``provenance.json``, once per shard) against its wall time on 2 cores,
+    and the median time from a job's process start to its first training step."""
     prov = [json.loads(p.read_text()) for p in (results / "runs").rglob("provenance.json")]
-    timed = [p["seconds"] for p in prov if "start_to_first_step" in p.get("seconds", {})]
-    out = {"runs": len(prov), "runs_timed": len(timed), "sum_train_s": sum(s["train"] for s in timed)}
-    if timed:
-        out["median_start_to_first_step_s"] = statistics.median(s["start_to_first_step"] for s in timed)
-    if wall_s and len(timed) == len(prov):
-        out |= {"wall_s": wall_s, "overhead_share_on_2_cores": 1 - out["sum_train_s"] / (2 * wall_s)}
+    shards = {p["shard"]["name"]: p["seconds"] for p in prov if "shard" in p}
+    out = {"runs": len(prov), "training_jobs": len(shards), "sum_train_s": sum(s["train_shard"] for s in shards.values())}
+    if shards:
+        out["median_start_to_first_step_s"] = statistics.median(s["start_to_first_step"] for s in shards.values())
+    if wall_s and len(shards) and all("shard" in p for p in prov):
+        out |= {"wall_s": wall_s, "non_training_share_on_2_cores": 1 - out["sum_train_s"] / (2 * wall_s)}
     return out
 
 
@@ -217,7 +221,7 @@ def main() -> None:
     if args.study:
         report["study"] = study_overhead(args.study, args.study_wall)
     if torch.cuda.is_available():
-        report["gpu"] = [gpu_throughput(compile=False), gpu_throughput(compile=True)]
+        report["gpu"] = gpu_throughput(compile=False) + gpu_throughput(compile=True)
     print(json.dumps(report, indent=2))
 
 

@@ -9,9 +9,7 @@ and a per-run step links them to ``results/runs/<run>/``: nothing downstream kno
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
 from pathlib import Path
 
 SEED = re.compile(r"^(?P<group>.+)/seed~(?P<seed>\d+)$")
@@ -122,17 +120,3 @@ def same_up_to_seed(specs: list[dict]) -> None:
     for spec in specs[1:]:
         if strip(spec) != first:
             raise ValueError(f"runs {specs[0]['id']} and {spec['id']} differ in more than their seed: they cannot share a shard")
-
-
-def link_outputs(staged: str | Path, outputs: list[str]) -> None:
-    """Put a run's files from its shard's staging folder ``staged`` at ``outputs`` (same names):
-    a hard link where the file system allows, else a copy, each with a fresh modification time."""
-    for out in map(Path, outputs):
-        src = Path(staged) / out.name
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.unlink(missing_ok=True)
-        try:
-            os.link(src, out)
-        except OSError:
-            shutil.copyfile(src, out)
-        os.utime(out)
