@@ -179,8 +179,8 @@ def epochs_needed(config_file: Path) -> dict:
         if config["experiments"].get(name, {}).get("enabled"):
             only = dict(config, experiments={name: config["experiments"][name]}, diagnostics={"enabled": False})
             t = runs.build(only)
-            # without snapshots every pretraining length would be its own pretraining run
-            alone += sum(r["epochs"] for r in t.runs.values()) + sum(sum(r["save_epochs"]) for r in t.runs.values())
+            # without snapshots every warm start from a shorter pretraining would need its own pretraining run
+            alone += sum(r["epochs"] for r in t.runs.values()) + sum(r["parent_epoch"] or 0 for r in t.runs.values())
     return {"executed_epochs": executed, "epochs_if_experiments_ran_alone": alone, "runs": len(shared.runs)}
 
 
