@@ -75,7 +75,7 @@ def run_on_slurm(workdir: Path, config: str) -> subprocess.CompletedProcess:
 @needs_slurm
 def test_the_study_runs_through_slurm_and_training_ran_as_slurm_jobs(tmp_path):
     workdir = copy_workflow(tmp_path)
-    out = run_on_slurm(workdir, cluster_config(workdir))
+    out = run_on_slurm(workdir, cluster_config(workdir, seeds_per_job=1))  # a shard per seed: jobs ready together
     assert out.returncode == 0, out.stderr[-4000:]
     r = workdir / "results"
     assert (r / "figures/fraction.png").stat().st_size > 10_000 and (r / "summary.md").exists()

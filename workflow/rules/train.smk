@@ -27,6 +27,10 @@ rule run:
         model="results/runs/{run}/model.pt",
         metrics="results/runs/{run}/metrics.csv",
         provenance="results/runs/{run}/provenance.json",
+    log:
+        "results/logs/run/{run}.log",
+    conda:
+        ENV
     localrule: True
     params:
         identity=lambda w: run_table.identity(run_spec(w)),
@@ -36,4 +40,4 @@ rule run:
     shell:
         "for f in model.pt metrics.csv provenance.json; do"
         " ln -f {params.staged:q}/$f results/runs/{wildcards.run:q}/$f 2>/dev/null"
-        " || cp {params.staged:q}/$f results/runs/{wildcards.run:q}/$f; done; touch {output:q}"
+        " || cp {params.staged:q}/$f results/runs/{wildcards.run:q}/$f; done 2> {log:q}; touch {output:q}"
