@@ -43,6 +43,40 @@ def test_final_accuracy_is_the_mean_of_the_last_window_epochs_excluding_epoch_0(
     assert final_accuracy(m, window=10).loc["a", "final_test_acc"] == pytest.approx(0.25)
 
 
+def _curves(run, train_accs, test_accs):
+    rows = []
+    for e, (tr, te) in enumerate(zip(train_accs, test_accs)):
+        rows += [
+            {"run": run, "epoch": e, "split": "test", "loss": 1.0, "acc": te},
+            {"run": run, "epoch": e, "split": "train", "loss": 1.0, "acc": tr},
+        ]
+    return rows
+
+
+def test_a_run_trained_until_a_training_accuracy_reports_its_accuracy_at_the_stop():
+    # stopped at epoch 11 with a window of 20: the mean over the window would reach back to epoch 1
+    stopped = _curves("warm", [0.1] + [0.5] * 10 + [0.995], [0.1] + [0.3] * 10 + [0.6])
+    rows = [{"experiment": "table1", "condition": "c", "arm": a, "seed": 0, "run": a, "parent": ""} for a in ("warm", "fresh")]
+    fresh = _curves("fresh", [0.1, 0.5, 0.995], [0.1, 0.4, 0.7])
+    final = final_table(rows, pd.DataFrame(stopped + fresh), window=20, until={"warm": 0.99, "fresh": 0.99}).set_index("arm")
+    assert final.loc["warm", "final_test_acc"] == pytest.approx(0.6) and final.loc["warm", "final_train_acc"] == pytest.approx(0.995)
+    assert final.loc["warm", "stop_epoch"] == 11 and final.loc["fresh", "stop_epoch"] == 2
+    assert final.converged.all()
+    capped = _curves("warm", [0.1] + [0.5] * 11, [0.1] + [0.3] * 11)  # reached its epoch cap below 99%
+    final = final_table(rows, pd.DataFrame(capped + fresh), window=20, until={"warm": 0.99, "fresh": 0.99}).set_index("arm")
+    assert pd.isna(final.loc["warm", "stop_epoch"]) and not final.converged.any()  # neither arm of the pair counts
+
+
+def test_a_fixed_length_run_converges_only_before_its_final_window():
+    rows = [{"experiment": "fraction", "condition": "c", "arm": a, "seed": 0, "run": a, "parent": ""} for a in ("warm", "fresh")]
+    warm = _curves("warm", [0.1, 0.995, 1.0, 1.0, 1.0], [0.1] * 5)
+    for fresh_train, converged in (([0.1, 0.5, 0.995, 1.0, 1.0], True), ([0.1, 0.5, 0.9, 0.995, 1.0], False)):
+        fresh = _curves("fresh", fresh_train, [0.1] * 5)
+        final = final_table(rows, pd.DataFrame(warm + fresh), window=2).set_index("arm")
+        assert final.loc["warm", "stop_epoch"] == 1 and bool(final.loc["fresh", "converged"]) is converged
+        assert final.loc["warm", "converged"] == final.loc["fresh", "converged"]  # a row speaks for its pair
+
+
 def test_tables_pair_runs_by_seed_whatever_the_row_order():
     rows, metrics = [], []
     warm_acc, fresh_acc = {0: 0.50, 1: 0.70, 2: 0.60}, {0: 0.52, 1: 0.725, 2: 0.615}

@@ -1,7 +1,12 @@
 """The result tables of design.md's contract, from per-run metrics and the run table's rows.
 
 * ``final``: one row per (experiment, condition, arm, seed): ``final_test_acc`` and
-  ``final_train_acc`` are the mean accuracy over the last ``window`` epochs of the tuning run.
+  ``final_train_acc`` are the mean accuracy over the last ``window`` epochs of the tuning run, or,
+  for a run trained until a training accuracy (``until_train_acc``, Ash & Adams' Table 1), its
+  accuracy at the epoch it stopped. ``stop_epoch`` is the first epoch whose training accuracy
+  reached the run's threshold (its ``until_train_acc``, else ``converged_at``; empty if none did);
+  ``converged`` says that both arms of the row's pair reached it, a fixed-length run before its
+  final window.
 * ``gap``: one row per (experiment, condition) with paired runs: the statistics of
   ``stats.paired_gap`` of fresh against the other arm, paired by seed.
 """
@@ -14,17 +19,32 @@ import pandas as pd
 
 from warmstart.stats import paired_gap
 
-FINAL_COLUMNS = ["experiment", "condition", "arm", "seed", "final_test_acc", "final_train_acc", "epochs"]
+FINAL_COLUMNS = ["experiment", "condition", "arm", "seed", "final_test_acc", "final_train_acc", "epochs", "stop_epoch", "converged"]
 GAP_COLUMNS = ["experiment", "condition", "n", "fresh_mean", "warm_mean", "gap_mean", "gap_ci_low", "gap_ci_high", "p_value"]
 
 
-def final_accuracy(metrics: pd.DataFrame, window: int) -> pd.DataFrame:
-    """Per run: mean train and test accuracy over its last ``window`` epochs, and its epochs."""
+def final_accuracy(metrics: pd.DataFrame, window: int, until: dict[str, float] | None = None) -> pd.DataFrame:
+    """Per run: mean train and test accuracy over its last ``window`` epochs (for a run in
+    ``until``, trained until that training accuracy: at its last epoch), and its epochs."""
     m = metrics[metrics.epoch > 0]
-    last = m[m.epoch > m.groupby("run").epoch.transform("max") - window]
+    last_epoch = m.groupby("run").epoch.transform("max")
+    stops = m.run.map(until or {}).notna()
+    last = m[(m.epoch > last_epoch - window) & ~stops | (m.epoch == last_epoch) & stops]
     acc = last.pivot_table(index="run", columns="split", values="acc", aggfunc="mean")
     out = pd.DataFrame({"final_test_acc": acc["test"], "final_train_acc": acc["train"]})
     return out.join(m.groupby("run").epoch.max().rename("epochs"))
+
+
+def convergence(metrics: pd.DataFrame, window: int, until: dict[str, float], converged_at: float) -> pd.DataFrame:
+    """Per run: ``stop_epoch``, the first epoch whose training accuracy reached the run's threshold
+    (``until[run]`` if it has one, else ``converged_at``), and ``converged``: it did, and a
+    fixed-length run did so before its final ``window``."""
+    train = metrics[(metrics.split == "train") & (metrics.epoch > 0)]
+    threshold = train.run.map(until).fillna(converged_at)
+    stop = train[train.acc >= threshold].groupby("run").epoch.min().reindex(train.run.unique())
+    last = train.groupby("run").epoch.max()
+    limit = pd.Series({r: last[r] if r in until else last[r] - window for r in last.index})
+    return pd.DataFrame({"stop_epoch": stop, "converged": stop.le(limit.reindex(stop.index))})
 
 
 def epochs_to_threshold(metrics: pd.DataFrame, threshold: float) -> pd.Series:
@@ -33,11 +53,23 @@ def epochs_to_threshold(metrics: pd.DataFrame, threshold: float) -> pd.Series:
     return test.groupby("run").epoch.min().reindex(metrics.run.unique())
 
 
-def final_table(rows: list[dict], metrics: pd.DataFrame, window: int, thresholds: dict[str, float] | None = None) -> pd.DataFrame:
-    """The ``final`` table: the rows of the run table joined with their runs' final accuracies,
-    and, for experiments with a speed ``thresholds[experiment]``, ``epochs_to_threshold``."""
+def final_table(
+    rows: list[dict],
+    metrics: pd.DataFrame,
+    window: int,
+    thresholds: dict[str, float] | None = None,
+    until: dict[str, float] | None = None,
+    converged_at: float = 0.99,
+) -> pd.DataFrame:
+    """The ``final`` table: the rows of the run table joined with their runs' final accuracies and
+    convergence (``until`` maps runs trained until a training accuracy to it; a row is
+    ``converged`` when both arms of its pair are), and, for experiments with a speed
+    ``thresholds[experiment]``, ``epochs_to_threshold``."""
+    until = until or {}
     rows_df = pd.DataFrame(rows)
-    out = rows_df.join(final_accuracy(metrics, window), on="run")
+    per_run = final_accuracy(metrics, window, until).join(convergence(metrics, window, until, converged_at))
+    out = rows_df.join(per_run, on="run")
+    out["converged"] = out.groupby(["experiment", "condition", "seed"]).converged.transform("all")
     params = [c for c in rows_df.columns if c not in FINAL_COLUMNS]
     if thresholds:
         out["epochs_to_threshold"] = float("nan")
@@ -120,7 +152,11 @@ def table1_markdown(t: pd.DataFrame) -> str:
             f"| {r.dataset} | {r.model} | {r.optimizer} | {r.n} | {r.fresh:.1f} | {r.warm:.1f} | {r.gap:.1f} {r.gap_ci} | {r.p:.3g} | "
             f"{pair(r.paper_fresh, r.paper_warm)} | {pair(r.kireev_fresh, r.kireev_warm)} |"
         )
-    return "\n".join(lines) + "\n"
+    note = (
+        "\nAccuracies (%) at the epoch each run first reached its training-accuracy threshold, or at its epoch cap; "
+        "`final.csv`'s `converged` says whether both arms reached it.\n"
+    )
+    return "\n".join(lines) + "\n" + note
 
 
 def table1_latex(t: pd.DataFrame) -> str:

@@ -14,6 +14,7 @@ rule tables:
         rows=TABLE.rows,
         runs=[RUNS[r] for r in sorted(RUNS)],
         window=config["train"]["final_window"],
+        converged_at=config["train"]["converged_train_acc"],
         thresholds={
             name: EXPERIMENTS[name]["threshold"]
             for name in ("speed", "shrink_perturb")

@@ -29,9 +29,9 @@ rule run:
         provenance="results/runs/{run}/provenance.json",
     log:
         "results/logs/run/{run}.log",
+    localrule: True
     conda:
         ENV
-    localrule: True
     params:
         identity=lambda w: run_table.identity(run_spec(w)),
         staged=lambda w: f"results/shards/{SHARD_OF[w.run]}/seed~{shards.split(w.run)[1]}",
