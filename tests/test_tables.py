@@ -159,3 +159,17 @@ def test_hypothesis_verdict_follows_the_paired_intervals():
     assert "the hypothesis is supported" in hypothesis_section(diag, final)
     assert "the hypothesis is not supported" in hypothesis_section(*_diag(sharper=-2.0, noisier=2.0))
     assert "partly supported" in hypothesis_section(*_diag(sharper=2.0, noisier=2.0))
+
+
+def test_the_speed_verdict_counts_the_kept_units_conditions_not_the_plain_warm_start():
+    # keeping 1 unit: no faster than fresh; the plain warm start (keep_first = all 3 units) is much faster
+    rows = []
+    for seed in range(4):
+        for keep, warm_epochs in ((1, 20 + seed % 2), (3, 5)):
+            for arm, epochs in (("warm", warm_epochs), ("fresh", 20 + (seed + 1) % 2)):
+                rows.append({"experiment": "speed", "condition": f"keep_first={keep}", "arm": arm, "seed": seed, "keep_first": keep,
+                             "final_test_acc": 0.5, "final_train_acc": 1.0, "epochs_to_threshold": epochs})  # fmt: skip
+    final = pd.DataFrame(rows)
+    gap = gap_table(final)
+    text = summary(gap, final, {"speed": {"keep_first": [1], "threshold": 0.5}}, "test setting")
+    assert "Verdict: reproduced" in text and "keep_first=3" not in text.split("Verdict")[1].split("\n")[0]

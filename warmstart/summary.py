@@ -150,6 +150,7 @@ def _reset(g, f, cfg):
 
 
 def _speed(g, f, cfg):
+    f = f[f.keep_first.isin(cfg.get("keep_first", []))]  # the kept-units conditions only, not the plain warm start
     s = f.dropna(subset=["epochs_to_threshold"]) if "epochs_to_threshold" in f else f.iloc[:0]
     parts, faster = [], 0
     for cond, x in f.groupby("condition"):
