@@ -102,3 +102,17 @@ def test_activations_sees_every_relu_and_the_penultimate_features():
     relus, feats = dg.activations(model, torch.randn(6, 1, 40))
     assert len(relus) == 1 + 4 * 2  # stem + two per basic block
     assert feats.shape == (6, 32)
+
+
+def test_diagnostic_subsets_are_drawn_from_each_half_apart_from_the_nested_subsets():
+    from warmstart.data import nested_subsets
+    from warmstart.run import diagnostic_subsets
+
+    nested = nested_subsets(4000, [0.25, 0.5], seed=0)
+    halves = diagnostic_subsets(4000, nested[0.5], size=1000, seed=0)
+    seen, unseen = set(halves["seen"].tolist()), set(halves["unseen"].tolist())
+    assert len(seen) == len(unseen) == 1000
+    assert seen <= set(nested[0.5].tolist()) and not unseen & set(nested[0.5].tolist())
+    # the old draw, a permutation with the subsets' seed, was exactly the 25% subset
+    assert len(seen & set(nested[0.25].tolist())) < 700  # about half of it, as for any random draw from the 50%
+    assert torch.equal(diagnostic_subsets(4000, nested[0.5], 1000, 0)["seen"], halves["seen"])

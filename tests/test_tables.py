@@ -125,38 +125,35 @@ def test_summary_never_claims_a_reproduction_the_interval_does_not_support():
         assert word in text and "reproduced:" not in text.replace("not reproduced", "")
 
 
-def _diag(sharper: float, noisier: float) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Synthetic diagnostics of 4 seeds: warm ends ``sharper`` and sees ``noisier`` early tr Σ."""
+def _diag(sharper: float, noisier: float, seen: tuple[float, float] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Synthetic diagnostics of 4 seeds: on the unseen examples the warm run ends ``sharper`` and
+    sees ``noisier`` early tr Σ; on the seen ones by ``seen`` (default: the same)."""
     rows, final = [], []
     for seed in range(4):
         jitter = 0.1 * seed
-        for arm, eig, noise, acc in (("warm", 10 + sharper + jitter, 5 + noisier, 0.58), ("fresh", 10, 5 + jitter, 0.60 + 0.01 * seed)):
-            for epoch, q, v in ((4, "hessian_eig1", eig), (1, "grad_trace_cov", noise), (2, "grad_trace_cov", noise)):
-                rows.append(
-                    {
-                        "experiment": "fraction",
-                        "condition": "fraction=0.5",
-                        "arm": arm,
-                        "seed": seed,
-                        "run": f"{arm}{seed}",
-                        "epoch": epoch,
-                        "quantity": q,
-                        "value": v,
-                    }
-                )
+        for half, (sh, no) in (("unseen", (sharper, noisier)), ("seen", seen or (sharper, noisier))):
+            for arm, eig, noise in (("warm", 10 + sh + jitter, 5 + no), ("fresh", 10, 5 + jitter)):
+                for epoch, q, v in ((4, "hessian_eig1", eig), (1, "grad_trace_cov", noise), (2, "grad_trace_cov", noise)):
+                    rows.append({"experiment": "fraction", "condition": "fraction=0.5", "arm": arm, "seed": seed, "run": f"{arm}{seed}",
+                                 "epoch": epoch, "half": half, "quantity": q, "value": v})  # fmt: skip
+        for arm, acc in (("warm", 0.58), ("fresh", 0.60 + 0.01 * seed)):
             final.append({"experiment": "fraction", "condition": "fraction=0.5", "arm": arm, "seed": seed, "final_test_acc": acc})
     return pd.DataFrame(rows), pd.DataFrame(final)
 
 
-def test_hypothesis_verdict_follows_the_paired_intervals():
+def test_hypothesis_verdict_follows_the_paired_intervals_on_each_half():
     from warmstart.summary import hypothesis_section, hypothesis_table
 
-    diag, final = _diag(sharper=2.0, noisier=-1.0)
-    h = hypothesis_table(diag, final)
+    diag, final = _diag(sharper=2.0, noisier=-1.0, seen=(-2.0, 2.0))
+    h = hypothesis_table(diag, final)  # the unseen half
     assert h.d_sharpness.tolist() == pytest.approx([2.0, 2.1, 2.2, 2.3])
     assert h.d_noise.tolist() == pytest.approx([1.0, 1.1, 1.2, 1.3])
     assert h.gap.tolist() == pytest.approx([0.02, 0.03, 0.04, 0.05])
-    assert "the hypothesis is supported" in hypothesis_section(diag, final)
+    assert hypothesis_table(diag, final, "seen").d_sharpness.tolist() == pytest.approx([-2.0, -1.9, -1.8, -1.7])
+    assert "the hypothesis is partly supported by these measurements** (seen: not supported; unseen: supported)" in hypothesis_section(
+        diag, final
+    )
+    assert "the hypothesis is supported" in hypothesis_section(*_diag(sharper=2.0, noisier=-1.0))
     assert "the hypothesis is not supported" in hypothesis_section(*_diag(sharper=-2.0, noisier=2.0))
     assert "partly supported" in hypothesis_section(*_diag(sharper=2.0, noisier=2.0))
 

@@ -94,6 +94,12 @@ def test_diagnostics_are_measured_on_saved_states_and_answer_the_hypothesis(work
     diag = pd.read_csv(r / "tables/diagnostics.csv")
     assert list(diag.columns) == DIAGNOSTICS_COLUMNS
     assert set(diag.arm) == {"pretrain", "warm", "fresh"} and diag.seed.nunique() == 2
+    assert set(diag.half) == {"seen", "unseen"}
+    seen = diag[diag.half == "seen"].set_index(["run", "epoch", "quantity"]).value
+    unseen = diag[diag.half == "unseen"].set_index(["run", "epoch", "quantity"]).value
+    assert (seen.xs("weight_norm", level="quantity") == unseen.xs("weight_norm", level="quantity")).all()  # same states
+    assert (seen.xs("hessian_eig1", level="quantity") != unseen.xs("hessian_eig1", level="quantity")).any()  # other data
+    diag = diag[diag.half == "unseen"]
     tune = diag[diag.arm != "pretrain"]
     assert sorted(tune.epoch.unique()) == [0, 2, 4]  # configs/tiny.yaml: epochs [0, 2] and the end (4)
     eig = diag[diag.quantity == "hessian_eig1"].pivot_table(index=["seed", "epoch"], columns="arm", values="value")

@@ -30,7 +30,7 @@ from warmstart.interventions import reset_units, shrink_perturb
 from warmstart.models import build_model
 from warmstart.runs import identity
 from warmstart.shards import same_up_to_seed
-from warmstart.train import shuffled, smooth_shift, train
+from warmstart.train import seeded, shuffled, smooth_shift, train
 
 ENVIRONMENT = ("SLURM_JOB_ID", "SLURM_ARRAY_JOB_ID", "SLURM_ARRAY_TASK_ID", "CUDA_VISIBLE_DEVICES")  # recorded in provenance
 PERTURB_SEED = 1_000_000  # the perturbation of shrink & perturb is the init of seed PERTURB_SEED + init_seed
@@ -155,16 +155,33 @@ def execute(
     resume.unlink(missing_ok=True)
 
 
+DIAGNOSTIC_STREAM = 71  # the diagnostic subsets' own random stream, apart from the nested subsets' permutation
+
+
+def diagnostic_subsets(n: int, seen: torch.Tensor, size: int, seed: int) -> dict[str, torch.Tensor]:
+    """``size`` training examples drawn at random from the pretraining subset ``seen`` (examples the
+    warm start was pretrained on) and as many from the rest of the training set (``unseen`` by
+    it), each from its own generator, independent of the permutation the nested subsets are cut
+    from (drawing from that permutation gave the first examples of the 25% subset, all seen)."""
+    mask = torch.zeros(n, dtype=torch.bool)
+    mask[seen.cpu()] = True
+    pools = {"seen": mask.nonzero().flatten(), "unseen": (~mask).nonzero().flatten()}
+    return {
+        half: pool[torch.randperm(len(pool), generator=seeded(seed, DIAGNOSTIC_STREAM, i))[:size]]
+        for i, (half, pool) in enumerate(pools.items())
+    }
+
+
 def diagnose(
-    spec: dict, data: str, model_file: str, settings: dict, epochs: list[int], noise_epochs: list[int], device: str = "cpu"
+    spec: dict, data: str, model_file: str, seen: str, settings: dict, epochs: list[int], noise_epochs: list[int], device: str = "cpu"
 ) -> list[dict]:
     """Diagnostics (``warmstart.diagnostics.measure``) of run ``spec`` at each of ``epochs``, from
-    its saved snapshots (its final state for its last epoch), on a fixed random subset of
-    ``settings["subset"]`` training examples; rows ``{run, epoch, quantity, value}``. The run's
-    start is its epoch-0 snapshot (its initialisation if it has none)."""
+    its saved snapshots (its final state for its last epoch), on ``settings["subset"]`` random
+    training examples of each half (``diagnostic_subsets``; ``seen`` is the pretraining subset's
+    index file); rows ``{run, epoch, half, quantity, value}``. The run's start is its epoch-0
+    snapshot (its initialisation if it has none)."""
     d = datasets.load(data, device)
-    idx = torch.randperm(len(d["y_train"]), generator=torch.Generator().manual_seed(settings["subset_seed"]))[: settings["subset"]]
-    x, y = d["x_train"][idx.to(device)], d["y_train"][idx.to(device)]
+    subsets = diagnostic_subsets(len(d["y_train"]), torch.load(seen, weights_only=True), settings["subset"], settings["subset_seed"])
     model = fresh_model(spec, d["meta"]).to(device)
     init = flat_params(model)
     saved = load_checked(model_file)
@@ -175,6 +192,8 @@ def diagnose(
     rows = []
     for e in epochs:
         model.load_state_dict(states[e])
-        for q, v in measure(model, x, y, init, start, settings, noise=e in noise_epochs).items():
-            rows.append({"run": spec["id"], "epoch": e, "quantity": q, "value": v})
+        for half, idx in subsets.items():
+            x, y = d["x_train"][idx.to(device)], d["y_train"][idx.to(device)]
+            for q, v in measure(model, x, y, init, start, settings, noise=e in noise_epochs).items():
+                rows.append({"run": spec["id"], "epoch": e, "half": half, "quantity": q, "value": v})
     return rows

@@ -313,7 +313,7 @@ def diagnostics_targets(t: RunTable, cfg: dict) -> None:
     for seed in t.seeds(fr):
         pre = t.pretrain(s, f, seed)
         warm, fresh = t.warm(s, pre, seed), t.fresh(s, seed)
-        base = {"experiment": "fraction", "condition": condition(fraction=f), "seed": seed}
+        base = {"experiment": "fraction", "condition": condition(fraction=f), "seed": seed, "seen": pre["subset"]}
         t.diagnose.append(base | {"arm": "pretrain", "run": pre["id"], "epochs": [pre["epochs"]], "noise_epochs": [pre["epochs"]]})
         for arm, run in (("warm", warm), ("fresh", fresh)):
             t.diagnose.append(base | {"arm": arm, "run": run["id"], "epochs": [*epochs, tune], "noise_epochs": noise})

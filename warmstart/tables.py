@@ -172,11 +172,11 @@ def table1_latex(t: pd.DataFrame) -> str:
     return head + "\n" + "\n".join(rows) + "\n\\bottomrule\n\\end{tabular}\n"
 
 
-DIAGNOSTICS_COLUMNS = ["experiment", "condition", "arm", "seed", "run", "epoch", "quantity", "value"]
+DIAGNOSTICS_COLUMNS = ["experiment", "condition", "arm", "seed", "run", "epoch", "half", "quantity", "value"]
 
 
 def diagnostics_table(rows: pd.DataFrame, targets: list[dict]) -> pd.DataFrame:
-    """``diagnostics.csv``: one row per (run, epoch, quantity), with the run's experiment,
-    condition, arm and seed."""
+    """``diagnostics.csv``: one row per (run, epoch, half, quantity), with the run's experiment,
+    condition, arm and seed; ``half`` is ``seen`` (examples of the pretraining subset) or ``unseen``."""
     keys = pd.DataFrame(targets)[["experiment", "condition", "arm", "seed", "run"]]
     return keys.merge(rows, on="run")[DIAGNOSTICS_COLUMNS]

@@ -2,6 +2,7 @@ rule diagnose:
     input:
         model="results/runs/{run}/model.pt",
         data=lambda w: f"results/data/{run_spec(w)['dataset']}/data.pt",
+        seen=lambda w: f"results/data/{run_spec(w)['dataset']}/subsets/{DIAGNOSE[w.run]['seen']}.pt",
     output:
         "results/diagnostics/{run}.csv",
     log:

@@ -13,6 +13,7 @@ with job(snakemake.log[0]):
         from_identity(p.spec),
         snakemake.input.data,
         snakemake.input.model,
+        snakemake.input.seen,
         p.settings,
         p.epochs,
         p.noise_epochs,

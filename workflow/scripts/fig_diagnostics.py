@@ -5,5 +5,6 @@ from warmstart.plotting import diagnostics_figure, save
 
 with job(snakemake.log[0]):
     family = snakemake.wildcards.family
-    fig = diagnostics_figure(pd.read_csv(snakemake.input[0]), snakemake.params.quantities, f"Diagnostics: {family}")
+    diag = pd.read_csv(snakemake.input[0])
+    fig = diagnostics_figure(diag[diag.half == "unseen"], snakemake.params.quantities, f"Diagnostics on unseen examples: {family}")
     save(fig, snakemake.output.png, snakemake.output.pdf)
