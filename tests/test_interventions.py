@@ -1,5 +1,6 @@
 import pytest
 import torch
+from test_runs import study
 
 from warmstart.data import stage_subsets
 from warmstart.interventions import reset_units, shrink_perturb
@@ -92,3 +93,22 @@ def test_stages_grow_end_on_the_full_set_and_respect_r():
         if r < 1:  # the first stage is short of the classes whose D_c part comes later
             counts = torch.bincount(y[stages[0]], minlength=10).float()
             assert counts.max() / counts.min() > 1.5
+
+
+def test_a_resampled_reset_draws_new_initial_values_a_restored_one_the_runs_own(tmp_path):
+    from warmstart import data, runs
+    from warmstart.atomic import save_checked
+    from warmstart.run import RESAMPLE_SEED, fresh_model, initial_model
+
+    meta = data.prepare("mnist1d", num_train=50, num_test=10)["meta"]
+    table = runs.build(study(reset={"mode": "resample"}))
+    spec = next(r for r in table.runs.values() if r["reset"] == ["head"])
+    pretrained = fresh_model(spec, meta, 123)  # stands for the parent's final state
+    save_checked({"model": pretrained.state_dict()}, tmp_path / "parent.pt")
+    head = lambda m: m.head[-1].weight  # noqa: E731
+    resampled = initial_model(spec, meta, tmp_path / "parent.pt")
+    restored = initial_model(spec | {"reset_mode": "restore"}, meta, tmp_path / "parent.pt")
+    assert torch.equal(head(resampled), head(fresh_model(spec, meta, RESAMPLE_SEED + spec["init_seed"])))
+    assert torch.equal(head(restored), head(fresh_model(spec, meta)))
+    assert not torch.equal(head(resampled), head(restored))
+    assert torch.equal(resampled.layer1[-2].weight, pretrained.layer1[-2].weight)  # the kept unit is untouched

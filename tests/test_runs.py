@@ -79,13 +79,22 @@ def test_adding_a_seed_leaves_every_existing_run_unchanged():
     assert all(b.runs[k] == v for k, v in a.runs.items() if "seed~2" not in k)
 
 
-def test_reset_sets_default_to_every_suffix_and_speed_reuses_them():
-    table = runs.build(study(reset={}, speed={}))
-    resets = [table.runs[r["run"]]["reset"] for r in table.rows if r["experiment"] == "reset" and r["arm"] == "warm" and r["seed"] == 0]
-    assert resets == [[], ["head"], ["layer2", "head"], ["layer1", "layer2", "head"]]
+@pytest.mark.parametrize("mode", ["resample", "restore"])
+def test_reset_sets_default_to_every_suffix_and_speed_reuses_them(mode):
+    table = runs.build(study(reset={"mode": mode}, speed={"mode": mode}))
+    warm = [table.runs[r["run"]] for r in table.rows if r["experiment"] == "reset" and r["arm"] == "warm" and r["seed"] == 0]
+    assert [w["reset"] for w in warm] == [[], ["head"], ["layer2", "head"], ["layer1", "layer2", "head"]]
+    assert all(w["reset_mode"] == mode for w in warm[1:])
+    assert all(w["id"].endswith("-resample/seed~0") == (mode == "resample") for w in warm[1:])  # restored runs keep their ids
     speed = {r["run"] for r in table.rows if r["experiment"] == "speed"}
     reset = {r["run"] for r in table.rows if r["experiment"] == "reset"}
     assert speed <= reset
+
+
+def test_the_default_reset_is_the_papers_resampling():
+    config = study()
+    defaults = runs.build(validate(config | {"experiments": {"reset": {"enabled": True}}}, ROOT / "workflow/schemas/config.schema.yaml"))
+    assert {r["reset_mode"] for r in defaults.runs.values() if r["reset"]} == {"resample"}
 
 
 def test_a_run_defined_twice_differently_is_an_error():

@@ -1,9 +1,10 @@
 """What is done to a pretrained model at the warm start, before tuning begins.
 
-* ``reset_units`` (Berariu et al. 2021, Fig. 6): the named units are re-initialised to the
-  initialisation the run started from (the one its fresh partner starts from), parameters and
-  buffers alike; the other units keep their pretrained state. Resetting every unit therefore
-  gives exactly the fresh start.
+* ``reset_units`` (Berariu et al. 2021, Fig. 6): the named units take the state of the model
+  ``init``, parameters and buffers alike; the other units keep their pretrained state. ``init``
+  is a new draw from the initialisation distribution (the paper's re-initialisation,
+  ``reset_mode: resample``) or the initialisation the run started from, the one its fresh
+  partner starts from (``restore``: resetting every unit is then exactly the fresh start).
 * ``shrink_perturb`` (Ash & Adams 2020, Sec. 4): every parameter ``θ`` becomes
   ``λ·θ + σ·θ'``, with ``θ'`` the same parameter of an independent fresh initialisation.
   ``λ = 1, σ = 0`` is the plain warm start; ``λ = 0, σ = 1`` is the fresh model ``θ'``.

@@ -34,6 +34,7 @@ from warmstart.train import seeded, shuffled, smooth_shift, train
 
 ENVIRONMENT = ("SLURM_JOB_ID", "SLURM_ARRAY_JOB_ID", "SLURM_ARRAY_TASK_ID", "CUDA_VISIBLE_DEVICES")  # recorded in provenance
 PERTURB_SEED = 1_000_000  # the perturbation of shrink & perturb is the init of seed PERTURB_SEED + init_seed
+RESAMPLE_SEED = 2_000_000  # a re-sampled reset draws its units from the init of seed RESAMPLE_SEED + init_seed
 
 
 def process_age() -> float:
@@ -90,13 +91,16 @@ def fresh_model(spec: dict, meta: dict, seed: int | None = None) -> torch.nn.Mod
 
 def initial_model(spec: dict, meta: dict, parent: str | None) -> torch.nn.Module:
     """The model a run starts from: the fresh initialisation of ``init_seed``, or its parent's
-    final state (or the state after ``parent_epoch`` epochs), then the run's intervention."""
+    final state (or the state after ``parent_epoch`` epochs), then the run's intervention: reset
+    units restored to the run's own initialisation (``reset_mode`` restore) or drawn afresh from
+    the initialisation distribution (resample, Berariu et al.)."""
     model = fresh_model(spec, meta)
     if spec["parent"]:
         saved = load_checked(parent)
         model.load_state_dict(saved["model"] if spec["parent_epoch"] is None else saved["snapshots"][spec["parent_epoch"]])
     if spec["reset"]:
-        reset_units(model, fresh_model(spec, meta), spec["reset"])
+        seed = RESAMPLE_SEED + spec["init_seed"] if spec["reset_mode"] == "resample" else None  # else: its own init
+        reset_units(model, fresh_model(spec, meta, seed), spec["reset"])
     if spec["shrink"] is not None:
         shrink_perturb(model, fresh_model(spec, meta, PERTURB_SEED + spec["init_seed"]), spec["shrink"], spec["perturb"])
     return model

@@ -2,8 +2,8 @@
 
 A *run* is one training phase, a JSON-able dict (``RunTable.run`` lists its fields): its data
 set and model, its initialisation (``init_seed``; ``parent``, the run whose final state, or
-state after ``parent_epoch`` epochs, it starts from; ``reset``, ``shrink`` and ``perturb``, the
-intervention applied then), its data (``subset``, a named index file, or the full set; ``shift``,
+state after ``parent_epoch`` epochs, it starts from; ``reset`` with its ``reset_mode``, ``shrink``
+and ``perturb``, the intervention applied then), its data (``subset``, a named index file, or the full set; ``shift``,
 the smooth shift), its optimiser and length, and the seed of its data order (``order_seed``).
 Runs are identified by a human-readable path (``mnist1d/mlp/adam/warm/fraction~0.5/seed~3``); a
 run needed by several experiments is listed once and trained once.
@@ -33,6 +33,7 @@ FIELD_DEFAULTS = {
     "parent": None,
     "parent_epoch": None,
     "reset": [],
+    "reset_mode": "restore",
     "shrink": None,
     "perturb": None,
     "subset": None,
@@ -218,6 +219,11 @@ def width_depth_experiment(t: RunTable, cfg: dict) -> None:
                 t.pair("width_depth", seed, warm, t.fresh(s, seed), width=w, depth=d)
 
 
+def reset_path(units: str, mode: str) -> str:
+    """The id segment of a warm run with ``units`` reset (restored runs keep their first ids)."""
+    return f"reset~{units}" + ("" if mode == "restore" else f"-{mode}")
+
+
 def reset_experiment(t: RunTable, cfg: dict) -> None:
     """Re-initialise sets of units after pretraining (Fig. 6); every suffix of the units and all
     of them unless the config names the sets."""
@@ -229,7 +235,7 @@ def reset_experiment(t: RunTable, cfg: dict) -> None:
         t.pair("reset", seed, t.warm(s, pre, seed), t.fresh(s, seed), reset="none")
         for reset in sets:
             name = "+".join(reset)
-            warm = t.warm(s, pre, seed, path=f"reset~{name}", reset=list(reset))
+            warm = t.warm(s, pre, seed, path=reset_path(name, cfg["mode"]), reset=list(reset), reset_mode=cfg["mode"])
             t.pair("reset", seed, warm, t.fresh(s, seed), reset=name)
 
 
@@ -242,7 +248,7 @@ def speed_experiment(t: RunTable, cfg: dict) -> None:
         t.pair("speed", seed, t.warm(s, pre, seed), t.fresh(s, seed), keep_first=len(units))
         for k in cfg["keep_first"]:
             reset = units[k:]
-            warm = t.warm(s, pre, seed, path=f"reset~{'+'.join(reset)}", reset=reset)
+            warm = t.warm(s, pre, seed, path=reset_path("+".join(reset), cfg["mode"]), reset=reset, reset_mode=cfg["mode"])
             t.pair("speed", seed, warm, t.fresh(s, seed), keep_first=k)
 
 

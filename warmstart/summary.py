@@ -146,7 +146,15 @@ def _reset(g, f, cfg):
     not_enough = reading(few.gap_ci_low, few.gap_ci_high) == "gap"
     recovers = reading(most.gap_ci_low, most.gap_ci_high) != "gap"
     verdict = "reproduced" if not_enough and recovers else "partly reproduced" if not_enough or recovers else "not reproduced"
-    return verdict, f"resetting {few.condition.split('=')[1]}: gap {_gap(few)}; resetting {most.condition.split('=')[1]}: gap {_gap(most)}"
+    how = (
+        "units re-sampled from the initialisation distribution"
+        if cfg.get("mode") == "resample"
+        else "units restored to their initial values"
+    )
+    return (
+        verdict,
+        f"{how}; resetting {few.condition.split('=')[1]}: gap {_gap(few)}; resetting {most.condition.split('=')[1]}: gap {_gap(most)}",
+    )
 
 
 def _speed(g, f, cfg):
@@ -162,7 +170,7 @@ def _speed(g, f, cfg):
         faster += d["gap_ci_high"] < 0
         parts.append(f"{cond}: {d['gap_mean']:+.1f} epochs [{d['gap_ci_low']:+.1f}, {d['gap_ci_high']:+.1f}] vs fresh")
     verdict = "inconclusive" if s.empty else "reproduced" if faster == 0 else "not reproduced"
-    return verdict, f"epochs to reach test accuracy {cfg.get('threshold')}: " + "; ".join(parts)
+    return verdict, f"epochs to reach test accuracy {cfg.get('threshold')} (other units {cfg.get('mode')}d): " + "; ".join(parts)
 
 
 def _tune_lr(g, f, cfg):
