@@ -32,10 +32,11 @@ CYCLE = ["#2166ac", "#b2182b", "#e08214", "#542788", "#1b7837", "#7f7f7f"]
 
 
 def save(fig: plt.Figure, png: str | Path, pdf: str | Path) -> None:
-    """Write ``fig`` as PNG and PDF, then close it."""
+    """Write ``fig`` as PNG and PDF, cropped to what is drawn (tick labels included: ``STYLE``'s
+    ``savefig.bbox`` no longer applies once its context has closed), then close it."""
     for path in (png, pdf):
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(path)
+        fig.savefig(path, bbox_inches="tight")
     plt.close(fig)
 
 
