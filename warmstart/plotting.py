@@ -19,6 +19,7 @@ from warmstart.stats import mean_ci  # noqa: E402
 STYLE = {
     "figure.dpi": 150,
     "savefig.bbox": "tight",
+    "figure.constrained_layout.use": True,  # panels never overlap their neighbours' labels
     "font.size": 9,
     "axes.titlesize": 10,
     "axes.spines.top": False,
