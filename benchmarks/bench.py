@@ -73,7 +73,7 @@ def cpu_throughput(d: dict, epochs: int, repeats: int, sizes: tuple[int, ...] = 
                     models = [build_model(name, shape, 10, seed=r * 100 + i, **kw) for i in range(S)]
                     eval_s.clear()
                     t = time.perf_counter()
-                    T.train(models, d, [T.shuffled(torch.arange(n))] * S, optimizer="adam", lr=1e-3, epochs=epochs, batch_size=128,
+                    T.train(models, d, T.shuffled(torch.arange(n)), optimizer="adam", lr=1e-3, epochs=epochs, batch_size=128,
                             order_seeds=[[r * 100 + i, 1] for i in range(S)])  # fmt: skip
                     total = time.perf_counter() - t
                     ours[S].append(S * epochs / (total - sum(eval_s)))
@@ -119,7 +119,7 @@ def gpu_throughput(n: int = 10_000, epochs: int = 2, compile: bool = False, size
             ]
             dd = d | {k: d[k].contiguous(memory_format=torch.channels_last) for k in ("x_train", "x_test")}
             order = T.shuffled(torch.arange(n, device=dev))
-            T.train(models, dd, [order] * S, optimizer="adam", lr=1e-3, epochs=e, batch_size=128,
+            T.train(models, dd, order, optimizer="adam", lr=1e-3, epochs=e, batch_size=128,
                     order_seeds=[[i, 1] for i in range(S)], bf16=True, compile=compile)  # fmt: skip
 
         return fn

@@ -40,7 +40,7 @@ def _models(name, seeds, kw):
 def _shard(d, name, seeds, kw, **extra):
     models = _models(name, seeds, kw)
     n = len(d["y_train"])
-    out = train(models, d, [shuffled(torch.arange(n))] * len(seeds), order_seeds=[[s, 1] for s in seeds], **SETTINGS | extra)
+    out = train(models, d, shuffled(torch.arange(n)), order_seeds=[[s, 1] for s in seeds], **SETTINGS | extra)
     return models, out
 
 
@@ -111,10 +111,10 @@ def test_resume_of_a_shard_after_a_seed_stopped_equals_the_uninterrupted_shard(m
     ckpt = tmp_path / "resume.pt"
     orders = [[s, 1] for s in seeds]
     with pytest.raises(Interrupted):
-        train(_models("mlp", seeds, kw), d, [terminating] * 3, order_seeds=orders, checkpoint=ckpt, checkpoint_every=1, **SETTINGS | extra)
+        train(_models("mlp", seeds, kw), d, terminating, order_seeds=orders, checkpoint=ckpt, checkpoint_every=1, **SETTINGS | extra)
     assert len(load_checked(ckpt)["active"]) < len(seeds)  # saved with a seed already out of the stack
     models = _models("mlp", seeds, kw)
-    resumed = train(models, d, [shuffled(torch.arange(n))] * 3, order_seeds=orders, checkpoint=ckpt, checkpoint_every=1, **SETTINGS | extra)
+    resumed = train(models, d, shuffled(torch.arange(n)), order_seeds=orders, checkpoint=ckpt, checkpoint_every=1, **SETTINGS | extra)
     assert [m for m, _ in resumed] == [m for m, _ in ref]
     for (_, s1), (_, s2), m1, m2 in zip(resumed, ref, models, ref_models):
         assert all(torch.equal(s1[e][k], s2[e][k]) for e in s2 for k in s2[e])

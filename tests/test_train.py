@@ -16,7 +16,7 @@ SETTINGS = dict(optimizer="adam", lr=1e-3, batch_size=64)
 
 def train_one(model, d, schedule, order_seed=(0, 1), **kw):
     """``train`` on a shard of one model: its metric rows and snapshots."""
-    return train([model], d, [schedule], order_seeds=[list(order_seed)], **kw)[0]
+    return train([model], d, schedule, order_seeds=[list(order_seed)], **kw)[0]
 
 
 def _run(d, epochs=3, seed=0, **kw):

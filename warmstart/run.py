@@ -141,7 +141,7 @@ def execute(
     resume = Path(resume_dir or outdirs[0]) / f"resume-{spec_hash([identity(s) for s in specs])}.pt"
     started, setup = time.perf_counter(), process_age()  # process start to first step
     results = train(
-        models, d, [schedule] * len(specs),
+        models, d, schedule,
         optimizer=spec["optimizer"], lr=spec["lr"], weight_decay=spec["weight_decay"], epochs=spec["epochs"],
         batch_size=spec["batch_size"], order_seeds=[s["order_seed"] for s in specs], augment=spec["augment"],
         eval_indices=indices, checkpoint=resume, checkpoint_every=checkpoint_every,

@@ -152,7 +152,7 @@ def evaluate(stack: Stack, x: torch.Tensor, y: torch.Tensor, batch: int = 2048, 
 def train(
     models: list[nn.Module],
     data: dict,
-    schedules: list[Schedule],
+    schedule: Schedule,
     *,
     optimizer: str,
     lr: float,
@@ -169,7 +169,7 @@ def train(
     bf16: bool = False,
     compile: bool = False,
 ) -> list[tuple[list[dict], dict[int, dict]]]:
-    """Train a shard: ``models[i]`` for ``epochs`` epochs on ``schedules[i]`` (``schedule(g, epoch)``
+    """Train a shard: ``models[i]`` for ``epochs`` epochs on ``schedule`` (``schedule(g, epoch)``
     gives the example indices of one epoch, ``g`` seeded by ``order_seeds[i]`` and the epoch), or
     until its epoch's training accuracy reaches ``until_train_acc``. Each model ends in its final
     state, in place. Return per model its metric rows ``{epoch, split, loss, acc}`` and its state
@@ -208,7 +208,7 @@ def train(
         stack.train(True)
         while state["epoch"] < epochs and state["active"]:
             e, active = state["epoch"] + 1, state["active"]
-            orders = torch.stack([schedules[i](seeded(*order_seeds[i], e), e) for i in active]).to(x.device)  # (seeds, n)
+            orders = torch.stack([schedule(seeded(*order_seeds[i], e), e) for i in active]).to(x.device)  # (seeds, n)
             for step in range(state["step"], -(-orders.shape[1] // batch_size)):
                 idx = orders[:, step * batch_size : (step + 1) * batch_size]
                 xb, yb = x[idx], y[idx]
