@@ -43,14 +43,13 @@ wildcard_constraints:
     shard=r".+/seeds~[0-9,\-]+",
 
 
-def run_spec(wildcards_or_run):
-    """The run of ``results/runs/<run>/`` (a job's wildcards, or the run id)."""
-    run = getattr(wildcards_or_run, "run", wildcards_or_run)
-    if run not in RUNS:
+def run_spec(wildcards):
+    """The run of ``results/runs/<run>/``."""
+    if wildcards.run not in RUNS:
         raise ValueError(
-            f"results/runs/{run}: no such run in the run table of this config"
+            f"results/runs/{wildcards.run}: no such run in the run table of this config"
         )
-    return RUNS[run]
+    return RUNS[wildcards.run]
 
 
 def shard_inputs(wildcards):
