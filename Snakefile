@@ -16,29 +16,8 @@ include: "workflow/rules/tables.smk"
 include: "workflow/rules/figures.smk"
 
 
-localrules:
-    all,
-    tables,
-    table1,
-    summary,
-    diagnostics_table,
-    fig_fraction,
-    fig_fraction_curves,
-    fig_pretrain_length,
-    fig_smooth_shift,
-    fig_stages,
-    fig_width_depth,
-    fig_reset,
-    fig_speed,
-    fig_tune_lr,
-    fig_shrink_perturb,
-    fig_table1,
-    fig_diagnostics,
-    fig_hypothesis,
-
-
 rule all:
     default_target: True
     input:
-        "results/summary.md",
-        figures(),
+        targets(),
+    localrule: True

@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from warmstart import data as datasets  # noqa: E402
-from warmstart import runs  # noqa: E402
+from warmstart import experiments  # noqa: E402
 from warmstart import train as T  # noqa: E402
 from warmstart.config import validate  # noqa: E402
 from warmstart.models import build_model  # noqa: E402
@@ -172,13 +172,13 @@ def epochs_needed(config_file: Path) -> dict:
     repeated pretraining) against running each experiment's runs on its own."""
     config = yaml.safe_load((ROOT / "config.yaml").read_text())
     validate(config, ROOT / "workflow/schemas/config.schema.yaml")
-    shared = runs.build(config)
+    shared = experiments.build(config)
     executed = sum(r["epochs"] for r in shared.runs.values())
     alone = 0
-    for name in runs.EXPERIMENTS:
+    for name in experiments.EXPERIMENTS:
         if config["experiments"].get(name, {}).get("enabled"):
             only = dict(config, experiments={name: config["experiments"][name]}, diagnostics={"enabled": False})
-            t = runs.build(only)
+            t = experiments.build(only)
             # without snapshots every warm start from a shorter pretraining would need its own pretraining run
             alone += sum(r["epochs"] for r in t.runs.values()) + sum(r["parent_epoch"] or 0 for r in t.runs.values())
     return {"executed_epochs": executed, "epochs_if_experiments_ran_alone": alone, "runs": len(shared.runs)}

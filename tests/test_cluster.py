@@ -18,7 +18,7 @@ import torch
 import yaml
 from test_runs import study
 
-from warmstart import data, runs
+from warmstart import data, experiments, runs
 from warmstart.atomic import load_checked
 from warmstart.run import execute, spec_hash
 
@@ -49,7 +49,7 @@ def cluster_config(workdir: Path, **train) -> str:
     """The tiny study cut to the fraction experiment (fewer jobs), with ``train`` overrides."""
     config = yaml.safe_load((workdir / "configs/tiny.yaml").read_text())
     config["experiments"] = {"fraction": config["experiments"]["fraction"] | {"fractions": [0.5]}}
-    config["experiments"] |= {name: {"enabled": False} for name in runs.EXPERIMENTS if name != "fraction"}
+    config["experiments"] |= {name: {"enabled": False} for name in experiments.EXPERIMENTS if name != "fraction"}
     config["diagnostics"]["enabled"] = False
     config["train"] |= train
     (workdir / "configs/cluster.yaml").write_text(yaml.safe_dump(config))

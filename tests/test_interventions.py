@@ -2,6 +2,7 @@ import pytest
 import torch
 from test_runs import study
 
+from warmstart import experiments
 from warmstart.data import stage_subsets
 from warmstart.interventions import reset_units, shrink_perturb
 from warmstart.models import build_model
@@ -96,12 +97,12 @@ def test_stages_grow_end_on_the_full_set_and_respect_r():
 
 
 def test_a_resampled_reset_draws_new_initial_values_a_restored_one_the_runs_own(tmp_path):
-    from warmstart import data, runs
+    from warmstart import data
     from warmstart.atomic import save_checked
     from warmstart.run import RESAMPLE_SEED, fresh_model, initial_model
 
     meta = data.prepare("mnist1d", num_train=50, num_test=10)["meta"]
-    table = runs.build(study(reset={"mode": "resample"}))
+    table = experiments.build(study(reset={"mode": "resample"}))
     spec = next(r for r in table.runs.values() if r["reset"] == ["head"])
     pretrained = fresh_model(spec, meta, 123)  # stands for the parent's final state
     save_checked({"model": pretrained.state_dict()}, tmp_path / "parent.pt")

@@ -5,7 +5,7 @@ import pytest
 import yaml
 from snakemake.utils import update_config
 
-from warmstart import runs
+from warmstart import experiments, runs
 from warmstart.config import validate
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -41,8 +41,8 @@ def chain_root(table, run):
 
 
 def test_every_row_is_paired_with_a_fresh_run_of_the_same_init_and_order():
-    table = runs.build(study())
-    assert {r["experiment"] for r in table.rows} == set(runs.EXPERIMENTS)
+    table = experiments.build(study())
+    assert {r["experiment"] for r in table.rows} == set(experiments.EXPERIMENTS)
     for r in table.rows:
         if r["arm"] == "fresh":
             continue
@@ -54,7 +54,7 @@ def test_every_row_is_paired_with_a_fresh_run_of_the_same_init_and_order():
 
 
 def test_runs_are_shared_not_repeated():
-    table = runs.build(study())
+    table = experiments.build(study())
     ids = [r["id"] for r in table.runs.values()]
     assert len(ids) == len(set(ids))
     fresh = {r["run"] for r in table.rows if r["arm"] == "fresh" and r["experiment"] in ("fraction", "reset", "smooth_shift", "stages")}
@@ -70,18 +70,18 @@ def test_runs_are_shared_not_repeated():
 
 
 def test_adding_a_seed_leaves_every_existing_run_unchanged():
-    a = runs.build(study())
+    a = experiments.build(study())
     config = study()
     config["seeds"] = 3
     for e in config["experiments"].values():
         e.pop("seeds", None)
-    b = runs.build(config)
+    b = experiments.build(config)
     assert all(b.runs[k] == v for k, v in a.runs.items() if "seed~2" not in k)
 
 
 @pytest.mark.parametrize("mode", ["resample", "restore"])
 def test_reset_sets_default_to_every_suffix_and_speed_reuses_them(mode):
-    table = runs.build(study(reset={"mode": mode}, speed={"mode": mode}))
+    table = experiments.build(study(reset={"mode": mode}, speed={"mode": mode}))
     warm = [table.runs[r["run"]] for r in table.rows if r["experiment"] == "reset" and r["arm"] == "warm" and r["seed"] == 0]
     assert [w["reset"] for w in warm] == [[], ["head"], ["layer2", "head"], ["layer1", "layer2", "head"]]
     assert all(w["reset_mode"] == mode for w in warm[1:])
@@ -93,7 +93,9 @@ def test_reset_sets_default_to_every_suffix_and_speed_reuses_them(mode):
 
 def test_the_default_reset_is_the_papers_resampling():
     config = study()
-    defaults = runs.build(validate(config | {"experiments": {"reset": {"enabled": True}}}, ROOT / "workflow/schemas/config.schema.yaml"))
+    defaults = experiments.build(
+        validate(config | {"experiments": {"reset": {"enabled": True}}}, ROOT / "workflow/schemas/config.schema.yaml")
+    )
     assert {r["reset_mode"] for r in defaults.runs.values() if r["reset"]} == {"resample"}
 
 
@@ -109,4 +111,4 @@ def test_key_order_in_the_config_does_not_change_a_run():
     config = study()
     shuffled = copy.deepcopy(config)
     shuffled["model"] = dict(reversed(list(config["model"].items())))
-    assert runs.build(config).runs == runs.build(shuffled).runs
+    assert experiments.build(config).runs == experiments.build(shuffled).runs

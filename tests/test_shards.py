@@ -16,7 +16,7 @@ import pytest
 import torch
 from test_runs import study
 
-from warmstart import data, runs, shards
+from warmstart import data, experiments, runs, shards
 from warmstart.atomic import load_checked
 from warmstart.models import build_model
 from warmstart.run import execute
@@ -130,7 +130,7 @@ def test_resume_of_a_shard_after_a_seed_stopped_equals_the_uninterrupted_shard(m
     ],
 )
 def test_interventions_and_the_smooth_shift_are_per_seed_in_a_shard(mnist1d_file, tmp_path, experiment, run):
-    table = runs.build(study(seeds=3))
+    table = experiments.build(study(seeds=3))
     sub = tmp_path / "sub.pt"
     torch.save(data.nested_subsets(300, [0.5], 0)[0.5], sub)
     subsets = {"fraction~0.5": sub}
@@ -153,7 +153,7 @@ def test_interventions_and_the_smooth_shift_are_per_seed_in_a_shard(mnist1d_file
 
 
 def test_runs_that_differ_in_more_than_their_seed_cannot_share_a_shard():
-    table = runs.build(study(seeds=2))
+    table = experiments.build(study(seeds=2))
     a = table.runs["mnist1d/mlp/adam/fresh/seed~0"]
     b = table.runs["mnist1d/mlp/adam/fresh/lr~0.01/seed~1"] | {"id": "mnist1d/mlp/adam/fresh/seed~1"}
     with pytest.raises(ValueError, match="differ in more than their seed"):
@@ -185,9 +185,9 @@ def test_shard_names_and_plans(tmp_path):
 
 
 def test_a_new_run_field_at_its_default_leaves_every_identity_unchanged(monkeypatch):
-    before = {k: runs.identity(r) for k, r in runs.build(study()).runs.items()}
+    before = {k: runs.identity(r) for k, r in experiments.build(study()).runs.items()}
     monkeypatch.setitem(runs.FIELD_DEFAULTS, "label_noise", 0.0)
-    after = runs.build(study()).runs
+    after = experiments.build(study()).runs
     assert all(r["label_noise"] == 0.0 for r in after.values())
     assert {k: runs.identity(r) for k, r in after.items()} == before
     assert all(runs.from_identity(before[k]) == r for k, r in after.items())

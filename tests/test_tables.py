@@ -77,6 +77,16 @@ def test_a_fixed_length_run_converges_only_before_its_final_window():
         assert final.loc["warm", "converged"] == final.loc["fresh", "converged"]  # a row speaks for its pair
 
 
+def _summary(final: pd.DataFrame, experiments: dict[str, dict], tables: dict | None = None) -> str:
+    """``summary.md`` from a final table, as the gap and summary rules write it."""
+    from warmstart.experiments import judge_all, notes_all
+
+    tables = {"final": final} | (tables or {})
+    rules = {"alpha": 0.05, "margin_accuracy": 0.005, "margin_epochs": 2}
+    contrasts = judge_all(tables, experiments, rules)
+    return summary(gap_table(final, contrasts), final, contrasts, notes_all(tables, experiments), "test setting", rules)
+
+
 def test_tables_pair_runs_by_seed_whatever_the_row_order():
     rows, metrics = [], []
     warm_acc, fresh_acc = {0: 0.50, 1: 0.70, 2: 0.60}, {0: 0.52, 1: 0.725, 2: 0.615}
@@ -86,43 +96,38 @@ def test_tables_pair_runs_by_seed_whatever_the_row_order():
             rows.append(
                 {"experiment": "fraction", "condition": "fraction=0.5", "arm": arm, "seed": seed, "run": run, "parent": "", "fraction": 0.5}
             )
-            metrics += _metrics(run, [0.1, acc[seed], acc[seed]])
+            metrics += _metrics(run, [0.1, 0.3, acc[seed], acc[seed]])
     final = final_table(rows[::-1], pd.DataFrame(metrics), window=2)
-    assert list(final.columns[: len(FINAL_COLUMNS)]) == FINAL_COLUMNS and "fraction" in final.columns
+    assert list(final.columns[: len(FINAL_COLUMNS)]) == FINAL_COLUMNS and "fraction" in final.columns and final.converged.all()
     gap = gap_table(final)
-    assert list(gap.columns) == GAP_COLUMNS and len(gap) == 1
-    assert gap.gap_mean[0] == pytest.approx(0.02)
+    assert list(gap.columns) == GAP_COLUMNS + ["fraction", "p_holm", "reading"] and len(gap) == 1
+    assert gap.gap_mean[0] == pytest.approx(0.02) and gap.fraction[0] == 0.5 and gap.reading[0] == "gap"
     assert gap.gap_ci_low[0] > 0  # paired: every seed's gap is positive
-    text = summary(gap, final, {"fraction": {"curves_fraction": 0.5}}, "test setting")
+    text = _summary(final, {"fraction": {"curves_fraction": 0.5}})
     assert "Verdict: reproduced" in text and "| fraction=0.5 | 3 |" in text
 
 
-def test_summary_never_claims_a_reproduction_the_interval_does_not_support():
-    final = pd.DataFrame(
+def _fraction_final(gaps: list[float], converged: bool = True) -> pd.DataFrame:
+    return pd.DataFrame(
         [
-            {"experiment": "fraction", "condition": "fraction=0.5", "arm": a, "seed": s, "final_test_acc": 0.5, "final_train_acc": 1.0}
-            for a in ("warm", "fresh")
-            for s in range(3)
+            {"experiment": "fraction", "condition": "fraction=0.5", "fraction": 0.5, "arm": arm, "seed": s, "run": f"{arm}{s}",
+             "final_test_acc": 0.6 + (g if arm == "fresh" else 0), "final_train_acc": 1.0, "converged": converged}
+            for s, g in enumerate(gaps)
+            for arm in ("warm", "fresh")
         ]
-    )
-    for (lo, hi), word in (((-0.01, 0.02), "Verdict: inconclusive"), ((-0.03, -0.01), "Verdict: not reproduced")):
-        gap = pd.DataFrame(
-            [
-                {
-                    "experiment": "fraction",
-                    "condition": "fraction=0.5",
-                    "n": 3,
-                    "fresh_mean": 0.5,
-                    "warm_mean": 0.5,
-                    "gap_mean": (lo + hi) / 2,
-                    "gap_ci_low": lo,
-                    "gap_ci_high": hi,
-                    "p_value": 0.5,
-                }
-            ]
-        )
-        text = summary(gap, final, {"fraction": {"curves_fraction": 0.5}}, "s")
-        assert word in text and "reproduced:" not in text.replace("not reproduced", "")
+    )  # fmt: skip
+
+
+def test_summary_never_claims_a_reproduction_the_interval_does_not_support():
+    cfg = {"fraction": {"curves_fraction": 0.5}}
+    for gaps, word in (
+        ([-0.01, 0.02, 0.005, 0.0], "Verdict: inconclusive"),  # the interval contains 0
+        ([-0.03, -0.01, -0.02, -0.025], "Verdict: not reproduced"),
+        ([0.03, 0.01, 0.02, 0.025], "Verdict: reproduced"),
+    ):
+        assert word in _summary(_fraction_final(gaps), cfg)
+    text = _summary(_fraction_final([0.03, 0.01, 0.02, 0.025], converged=False), cfg)
+    assert "Verdict: not converged" in text and "| **no** |" in text  # shown, flagged, no verdict
 
 
 def _diag(sharper: float, noisier: float, seen: tuple[float, float] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -137,25 +142,34 @@ def _diag(sharper: float, noisier: float, seen: tuple[float, float] | None = Non
                     rows.append({"experiment": "fraction", "condition": "fraction=0.5", "arm": arm, "seed": seed, "run": f"{arm}{seed}",
                                  "epoch": epoch, "half": half, "quantity": q, "value": v})  # fmt: skip
         for arm, acc in (("warm", 0.58), ("fresh", 0.60 + 0.01 * seed)):
-            final.append({"experiment": "fraction", "condition": "fraction=0.5", "arm": arm, "seed": seed, "final_test_acc": acc})
+            final.append({"experiment": "fraction", "condition": "fraction=0.5", "arm": arm, "seed": seed, "final_test_acc": acc,
+                          "converged": True})  # fmt: skip
     return pd.DataFrame(rows), pd.DataFrame(final)
 
 
 def test_hypothesis_verdict_follows_the_paired_intervals_on_each_half():
-    from warmstart.summary import hypothesis_section, hypothesis_table
+    from warmstart.experiments import hypothesis, judge_all
+    from warmstart.verdicts import verdict
 
     diag, final = _diag(sharper=2.0, noisier=-1.0, seen=(-2.0, 2.0))
-    h = hypothesis_table(diag, final)  # the unseen half
+    h = hypothesis.per_seed(diag, final, "unseen")
     assert h.d_sharpness.tolist() == pytest.approx([2.0, 2.1, 2.2, 2.3])
     assert h.d_noise.tolist() == pytest.approx([1.0, 1.1, 1.2, 1.3])
     assert h.gap.tolist() == pytest.approx([0.02, 0.03, 0.04, 0.05])
-    assert hypothesis_table(diag, final, "seen").d_sharpness.tolist() == pytest.approx([-2.0, -1.9, -1.8, -1.7])
-    assert "the hypothesis is partly supported by these measurements** (seen: not supported; unseen: supported)" in hypothesis_section(
-        diag, final
-    )
-    assert "the hypothesis is supported" in hypothesis_section(*_diag(sharper=2.0, noisier=-1.0))
-    assert "the hypothesis is not supported" in hypothesis_section(*_diag(sharper=-2.0, noisier=2.0))
-    assert "partly supported" in hypothesis_section(*_diag(sharper=2.0, noisier=2.0))
+    assert hypothesis.per_seed(diag, final, "seen").d_sharpness.tolist() == pytest.approx([-2.0, -1.9, -1.8, -1.7])
+    rules = {"alpha": 0.05, "margin_accuracy": 0.005, "margin_epochs": 2}
+
+    def judged(diag, final):
+        return judge_all({"diagnostics": diag, "final": final}, {"hypothesis": {}}, rules)
+
+    j = judged(diag, final)
+    assert list(j.status) == ["against", "against", "supported", "supported"]  # seen, seen, unseen, unseen; Holm over four
+    assert verdict(j) == "partly reproduced"
+    assert verdict(judged(*_diag(sharper=2.0, noisier=-1.0))) == "reproduced"
+    assert verdict(judged(*_diag(sharper=-2.0, noisier=2.0))) == "not reproduced"
+    assert verdict(judged(*_diag(sharper=2.0, noisier=2.0))) == "partly reproduced"
+    text = _summary(final, {"hypothesis": {}}, {"diagnostics": diag})
+    assert "**Verdict: partly supported**" in text
 
 
 def test_the_speed_verdict_counts_the_kept_units_conditions_not_the_plain_warm_start():
@@ -165,8 +179,8 @@ def test_the_speed_verdict_counts_the_kept_units_conditions_not_the_plain_warm_s
         for keep, warm_epochs in ((1, 20 + seed % 2), (3, 5)):
             for arm, epochs in (("warm", warm_epochs), ("fresh", 20 + (seed + 1) % 2)):
                 rows.append({"experiment": "speed", "condition": f"keep_first={keep}", "arm": arm, "seed": seed, "keep_first": keep,
-                             "final_test_acc": 0.5, "final_train_acc": 1.0, "epochs_to_threshold": epochs})  # fmt: skip
-    final = pd.DataFrame(rows)
-    gap = gap_table(final)
-    text = summary(gap, final, {"speed": {"keep_first": [1], "threshold": 0.5}}, "test setting")
-    assert "Verdict: reproduced" in text and "keep_first=3" not in text.split("Verdict")[1].split("\n")[0]
+                             "run": f"{arm}{keep}{seed}", "final_test_acc": 0.5, "final_train_acc": 1.0, "converged": True,
+                             "epochs_to_threshold": epochs})  # fmt: skip
+    text = _summary(pd.DataFrame(rows), {"speed": {"keep_first": [1], "threshold": 0.5}})
+    assert "Verdict: reproduced" in text  # the plain warm start is the positive control, not a kept-units condition
+    assert "keep first 1: epochs warm - fresh (equivalence, margin ±2.0): +0.0" in text

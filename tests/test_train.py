@@ -5,7 +5,7 @@ import pytest
 import torch
 from test_runs import study
 
-from warmstart import data, runs
+from warmstart import data, experiments
 from warmstart.atomic import CorruptFile, load_checked, save_checked
 from warmstart.models import build_model
 from warmstart.run import execute, initial_model
@@ -47,7 +47,7 @@ def test_epoch_order_depends_on_the_order_seed_and_epoch_only():
 
 
 def test_fresh_run_starts_from_the_pretraining_initialisation_and_warm_from_its_end(mnist1d_file, tmp_path):
-    table = runs.build(study())
+    table = experiments.build(study())
     d = data.load(mnist1d_file)
     pre = table.runs["mnist1d/mlp/adam/pretrain/fraction~0.5/seed~1"]
     warm = table.runs["mnist1d/mlp/adam/warm/fraction~0.5/seed~1"]
@@ -123,7 +123,7 @@ def test_snapshots_of_one_run_equal_shorter_runs_and_serve_warm_starts(mnist1d_f
     init = build_model("mlp", (1, 40), 10, seed=0, width=16).state_dict()
     assert all(torch.equal(snaps[0][k], v) for k, v in init.items())
 
-    table = runs.build(study())
+    table = experiments.build(study())
     warm = next(r for r in table.runs.values() if r["parent_epoch"] == 1)
     pre = table.runs[warm["parent"]]
     assert 1 in pre["save_epochs"]

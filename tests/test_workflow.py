@@ -1,6 +1,7 @@
 """The workflow itself, through `python -m snakemake`, on the tiny config in a temporary copy."""
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -12,8 +13,8 @@ import pytest
 import yaml
 from test_runs import study
 
-from warmstart import runs, shards
-from warmstart.runs import EXPERIMENTS
+from warmstart import experiments, runs, shards
+from warmstart.experiments import EXPERIMENTS
 from warmstart.tables import DIAGNOSTICS_COLUMNS, FINAL_COLUMNS, GAP_COLUMNS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -21,7 +22,9 @@ pytestmark = pytest.mark.slow
 
 
 def snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "snakemake", *args], cwd=workdir, capture_output=True, text=True)
+    """Snakemake in ``workdir``, importing the copy of the library there (so a test may edit it)."""
+    env = os.environ | {"PYTHONPATH": str(workdir)}
+    return subprocess.run([sys.executable, "-m", "snakemake", *args], cwd=workdir, capture_output=True, text=True, env=env)
 
 
 def variant(workdir: Path, name: str, edit) -> str:
@@ -51,8 +54,8 @@ def workdir(tmp_path_factory):
     d = tmp_path_factory.mktemp("workflow")
     for item in ("Snakefile", "config.yaml"):
         shutil.copy(ROOT / item, d / item)
-    for item in ("workflow", "configs", "envs"):
-        shutil.copytree(ROOT / item, d / item)
+    for item in ("workflow", "configs", "envs", "warmstart"):
+        shutil.copytree(ROOT / item, d / item, ignore=shutil.ignore_patterns("__pycache__"))
     out = snakemake(d, "--cores", "2", "--configfile", "configs/tiny.yaml")
     assert out.returncode == 0, out.stderr[-3000:]
     return d
@@ -67,7 +70,14 @@ def test_the_whole_study_runs_and_writes_the_contract_tables(workdir):
     fr = final[final.experiment == "fraction"]
     assert len(fr) == 2 * 2 * 2 and (fr.epochs == 4).all() and set(fr.fraction) == {0.25, 0.5}
     gap = pd.read_csv(r / "tables/gap.csv")
-    assert list(gap.columns) == GAP_COLUMNS and (gap.n == 2).all()
+    assert list(gap.columns[: len(GAP_COLUMNS)]) == GAP_COLUMNS and (gap.n == 2).all()
+    assert {"fraction", "gamma", "reset", "p_holm", "reading"} <= set(gap.columns)  # no consumer parses `condition`
+    assert set(gap.reading) <= {"gap", "reversed", "equivalent", "none"}
+    contrasts = pd.read_csv(r / "tables/contrasts.csv")
+    assert set(contrasts.experiment) <= set(EXPERIMENTS) | {"hypothesis"} and set(contrasts.status) <= {
+        "supported", "against", "inconclusive", "not converged"}  # fmt: skip
+    assert set(contrasts.condition.dropna()) <= set(gap.condition)  # a primary gap is a row of gap.csv
+    assert set(gap.dropna(subset=["p_holm"]).condition) <= set(contrasts[contrasts.status != "not converged"].condition)
     assert len(gap) == final[["experiment", "condition"]].drop_duplicates().shape[0]
     # resetting every unit after pretraining is exactly the fresh start: a gap of 0 in every seed
     everything = gap[gap.condition == "reset=layer1+layer2+head"].iloc[0]
@@ -77,9 +87,8 @@ def test_the_whole_study_runs_and_writes_the_contract_tables(workdir):
     assert list(metrics.columns) == ["run", "epoch", "split", "loss", "acc"]
     assert set(metrics.run) == set(runs_csv.run) and set(final.run) <= set(runs_csv.run)
     summary = (r / "summary.md").read_text()
-    assert (
-        all(f"(`{name}`)" in summary for name in EXPERIMENTS) and summary.count("**Verdict:") == len(EXPERIMENTS) + 1
-    )  # and the hypothesis
+    claims = sum(len(experiments.MODULES[name].CLAIMS) for name in [*EXPERIMENTS, "hypothesis"])
+    assert all(f"(`{name}`)" in summary for name in EXPERIMENTS) and summary.count("**Verdict:") == claims
     for name in [*EXPERIMENTS, "fraction_curves"]:
         assert (r / f"figures/{name}.png").stat().st_size > 10_000 and (r / f"figures/{name}.pdf").stat().st_size > 5_000
     assert "| mnist1d | logreg | adam | 2 |" in (r / "tables/table1.md").read_text()
@@ -130,7 +139,7 @@ def trained(jobs: dict[str, list[str]]) -> set[str]:
 
 def test_adding_a_seed_trains_only_that_seeds_runs_in_new_shards(workdir):
     jobs = planned(workdir, variant(workdir, "seeds3", lambda c: c.update(seeds=3)))
-    expected = {r for r in runs.build(study(seeds=3)).runs if r.endswith("/seed~2")}
+    expected = {r for r in experiments.build(study(seeds=3)).runs if r.endswith("/seed~2")}
     assert trained(jobs) == expected
     assert all(t.endswith("/seeds~2") for t in jobs["train"])  # the finished seeds are not retrained with it
     assert "prepare_data" not in jobs and "subset" not in jobs
@@ -138,12 +147,12 @@ def test_adding_a_seed_trains_only_that_seeds_runs_in_new_shards(workdir):
 
 def test_changing_tuning_epochs_reruns_tuning_and_what_depends_on_it_only(workdir):
     jobs = planned(workdir, variant(workdir, "tune5", lambda c: c["train"].update(tune_epochs=5)))
-    table = runs.build(study())
+    table = experiments.build(study())
     tuning = {k for k, r in table.runs.items() if r["order_seed"][1] == runs.TUNE}
     assert trained(jobs) == tuning  # every tuning run (Table 1's use tune_epochs as their cap), no pretraining or stage run
     assert len(jobs["train"]) == len({shards.split(r)[0] for r in tuning})  # one job per shard of 2 seeds
     assert "prepare_data" not in jobs and "subset" not in jobs
-    assert {"tables", "summary", "fig_fraction"} <= set(jobs)
+    assert {"tables", "gap", "summary", "figure"} <= set(jobs)
 
 
 @pytest.mark.parametrize(
@@ -167,15 +176,24 @@ def test_experiments_and_diagnostics_do_not_change_each_others_runs(workdir):
     assert "train" not in jobs and "run" not in jobs and "diagnose" in jobs
 
 
-# last of the dry runs: after a script edit, even when undone, Snakemake sees changed code
-def test_editing_one_figure_script_reruns_that_figure_alone(workdir):
-    script = workdir / "workflow/scripts/fig_fraction.py"
-    original = script.read_text()
-    script.write_text(original + "\n# a style change\n")
+# last of the dry runs: after a code edit, even when undone, Snakemake sees changed code
+def test_editing_one_experiments_module_redraws_its_figure_alone(workdir):
+    module = workdir / "warmstart/experiments/reset.py"
+    original = module.read_text()
+    module.write_text(original.replace('ax.legend()\n    fig.suptitle(f"Resetting', 'ax.legend(fontsize=7)\n    fig.suptitle(f"Resetting'))
     try:
-        assert planned(workdir) == {"fig_fraction": [""]}
+        # its figure, and its verdicts (the module holds them too): cheap local jobs; no other figure, no training
+        assert planned(workdir) == {"figure": ["figure=reset"], "gap": [""], "summary": [""], "table1": [""]}
     finally:
-        script.write_text(original)
+        module.write_text(original)
+    style = workdir / "warmstart/style.mplstyle"
+    original = style.read_text()
+    style.write_text(original + "font.size: 8\n")
+    try:
+        jobs = planned(workdir)
+        assert set(jobs) == {"figure"} and len(jobs["figure"]) == len(experiments.figures(study()))  # every figure, nothing else
+    finally:
+        style.write_text(original)
 
 
 def test_bad_config_stops_before_anything_runs_with_one_line(tmp_path, workdir):

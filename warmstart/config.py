@@ -81,6 +81,14 @@ def validate(config: dict, schema_path: str | Path) -> dict:
             f"config key diagnostics.epochs: {off[0]} is not on train.snapshot_epochs.tune {grid['tune']} "
             "(the start, 0, is always diagnosed); diagnostics read that grid's snapshots"
         )
+    sp = config["experiments"].get("shrink_perturb", {})
+    if sp.get("enabled") and (sp["primary"]["shrink"] not in sp["shrink"] or sp["primary"]["perturb"] not in sp["perturb"]):
+        raise ConfigError(
+            f"config key experiments.shrink_perturb.primary: {sp['primary']} must be a setting of the grid "
+            f"(shrink {sp['shrink']}, perturb {sp['perturb']})"
+        )
+    if pl.get("enabled") and pl["few_epochs"] not in pl["epochs"]:
+        raise ConfigError(f"config key experiments.pretrain_length.few_epochs: {pl['few_epochs']} must be one of epochs {pl['epochs']}")
     if config["train"]["final_window"] > config["train"]["tune_epochs"]:
         raise ConfigError(
             f"config key train.final_window: {config['train']['final_window']} exceeds train.tune_epochs ({config['train']['tune_epochs']})"

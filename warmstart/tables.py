@@ -18,6 +18,7 @@ import json
 import pandas as pd
 
 from warmstart.stats import paired_gap
+from warmstart.verdicts import reading
 
 FINAL_COLUMNS = ["experiment", "condition", "arm", "seed", "final_test_acc", "final_train_acc", "epochs", "stop_epoch", "converged"]
 GAP_COLUMNS = ["experiment", "condition", "n", "fresh_mean", "warm_mean", "gap_mean", "gap_ci_low", "gap_ci_high", "p_value"]
@@ -80,8 +81,14 @@ def final_table(
     return out[FINAL_COLUMNS + params]
 
 
-def gap_table(final: pd.DataFrame) -> pd.DataFrame:
-    """The ``gap`` table: per (experiment, condition), fresh minus the other arm, paired by seed."""
+def gap_table(final: pd.DataFrame, contrasts: pd.DataFrame | None = None, margin: float = 0.005) -> pd.DataFrame:
+    """The ``gap`` table: per (experiment, condition), fresh minus the other arm, paired by seed
+    (``stats.paired_gap``: Student-t 95% interval, paired t-test); the condition's parameter
+    columns; ``p_holm``, the Holm-adjusted p of the primary contrast that is this condition's gap
+    (empty for secondary conditions); and ``reading``, this row alone read by
+    ``verdicts.reading`` with the equivalence ``margin`` (accuracy, a fraction)."""
+    params = [c for c in final.columns if c not in FINAL_COLUMNS and c not in ("run", "parent", "epochs_to_threshold")]
+    holm = {} if contrasts is None else {(r.experiment, r.condition): r.p_holm for r in contrasts.itertuples() if r.condition}
     records = []
     for (exp, cond), g in final.groupby(["experiment", "condition"], sort=False):
         arms = g.pivot(index="seed", columns="arm", values="final_test_acc")
@@ -89,8 +96,13 @@ def gap_table(final: pd.DataFrame) -> pd.DataFrame:
         if "fresh" not in arms or len(others) != 1:
             continue
         paired = arms[["fresh", others[0]]].dropna()
-        records.append({"experiment": exp, "condition": cond} | paired_gap(paired["fresh"], paired[others[0]]))
-    return pd.DataFrame(records, columns=GAP_COLUMNS)
+        stats95 = paired_gap(paired["fresh"], paired[others[0]])
+        stats90 = paired_gap(paired["fresh"], paired[others[0]], level=0.90)
+        read = reading(stats95["gap_ci_low"], stats95["gap_ci_high"], stats90["gap_ci_low"], stats90["gap_ci_high"], margin)
+        values = g.iloc[0][params].dropna().to_dict()
+        records.append({"experiment": exp, "condition": cond} | stats95 | values | {"p_holm": holm.get((exp, cond)), "reading": read})
+    out = pd.DataFrame(records, columns=GAP_COLUMNS + params + ["p_holm", "reading"])
+    return out.drop(columns=[c for c in params if out[c].isna().all()])
 
 
 def runs_table(runs: list[dict]) -> pd.DataFrame:
@@ -130,11 +142,10 @@ TABLE1_COLUMNS = [
 ]
 
 
-def table1(final: pd.DataFrame, gap: pd.DataFrame) -> pd.DataFrame:
-    """Ash & Adams Table 1 as measured here (in %), next to the published numbers."""
-    f = final[final.experiment == "table1"].drop_duplicates("condition")[["condition", "dataset", "model", "optimizer"]]
+def table1(gap: pd.DataFrame) -> pd.DataFrame:
+    """Ash & Adams Table 1 as measured here (in %, from ``gap.csv``), next to the published numbers."""
     out = []
-    for r in gap[gap.experiment == "table1"].merge(f, on="condition").itertuples():
+    for r in gap[gap.experiment == "table1"].itertuples():
         pub = PUBLISHED.get((r.dataset, r.model, r.optimizer), (None,) * 4)
         out.append(
             [r.dataset, r.model, r.optimizer, r.n, 100 * r.fresh_mean, 100 * r.warm_mean, 100 * r.gap_mean,

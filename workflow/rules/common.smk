@@ -1,6 +1,8 @@
 import sys
 from pathlib import Path
 
+from warmstart import experiments, plotting, verdicts
+from warmstart import summary as summary_module
 from warmstart import runs as run_table
 from warmstart import shards
 from warmstart.config import ConfigError, validate
@@ -10,9 +12,20 @@ try:
 except ConfigError as e:
     sys.exit(f"Error: {e}")
 
-TABLE = run_table.build(config)
+TABLE = experiments.build(config)
 RUNS = TABLE.runs
 EXPERIMENTS = {k: v for k, v in config["experiments"].items() if v.get("enabled")}
+# what each enabled experiment's verdicts and figures read (a config slice per experiment)
+SETTINGS = {
+    name: experiments.settings(config, name) for name in experiments.enabled(config)
+}
+FIGURES = experiments.figures(config)  # figure name -> (experiment, Figure)
+# the figures the README shows (`snakemake docs`)
+DOC_FIGURES = [
+    f
+    for f in ("fraction", "fraction_curves", "diagnostics_sharpness", "hypothesis")
+    if f in FIGURES
+]
 DIAGNOSE = {d["run"]: d for d in TABLE.diagnose}
 # Shards of seeds, one training job each (a finished run keeps the shard that trained it)
 SHARD_OF = shards.plan(list(RUNS), config["train"]["seeds_per_job"])
@@ -28,12 +41,6 @@ GPUS = config["train"]["gpus"]
 if GPUS is None:
     GPUS = int(config["train"]["device"].startswith("cuda"))
 ENV = "../../envs/warmstart.yaml"
-DIAGNOSTIC_FAMILIES = {
-    "sharpness": ["hessian_eig1", "hessian_trace"],
-    "noise": ["grad_trace_cov", "noise_scale"],
-    "weights": ["weight_norm", "dist_init", "dist_start"],
-    "representation": ["dead_units", "effective_rank"],
-}
 
 
 wildcard_constraints:
@@ -73,21 +80,33 @@ def dataset_params(wildcards):
     return {"root": d["root"], "download": d["download"]}
 
 
-def figures():
-    """Every figure of the enabled experiments, PNG and PDF, and Table 1 when it is run."""
-    names = [n for n in EXPERIMENTS if n != "fraction"]
-    if "fraction" in EXPERIMENTS:
-        names += ["fraction_curves", "fraction"]
-    out = expand("results/figures/{name}.{ext}", name=names, ext=("png", "pdf"))
+def module_file(name):
+    """The source file of experiment ``name``'s module: an input of its figures and verdicts."""
+    return experiments.MODULES[name].__file__
+
+
+def figure_inputs(wildcards):
+    """The tables a figure is drawn from, its experiment's module and the shared plotting code
+    and style: editing one experiment's figure code redraws that experiment's figures only.
+    """
+    if wildcards.figure not in FIGURES:
+        raise ValueError(
+            f"results/figures/{wildcards.figure}: no such figure among the enabled experiments"
+        )
+    name, fig = FIGURES[wildcards.figure]
+    return {t: f"results/tables/{t}.csv" for t in fig.tables} | {
+        "module": module_file(name),
+        "shared": [experiments.base.__file__, plotting.__file__],
+        "style": str(plotting.STYLE),
+    }
+
+
+def targets():
+    """Every output of the study: the summary, each figure as PNG and PDF, Table 1 if it is run."""
+    out = ["results/summary.md"]
+    out += expand("results/figures/{figure}.{ext}", figure=FIGURES, ext=("png", "pdf"))
     if "table1" in EXPERIMENTS:
         out += ["results/tables/table1.md", "results/tables/table1.tex"]
-    if DIAGNOSE:
-        out += expand(
-            "results/figures/diagnostics_{family}.{ext}",
-            family=DIAGNOSTIC_FAMILIES,
-            ext=("png", "pdf"),
-        )
-        out += expand("results/figures/hypothesis.{ext}", ext=("png", "pdf"))
     return out
 
 

@@ -32,6 +32,7 @@ rule diagnostics_table:
         "results/tables/diagnostics.csv",
     log:
         "results/logs/diagnostics_table.log",
+    localrule: True
     conda:
         ENV
     params:

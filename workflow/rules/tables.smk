@@ -3,11 +3,11 @@ rule tables:
         expand("results/runs/{run}/metrics.csv", run=sorted(RUNS)),
     output:
         final="results/tables/final.csv",
-        gap="results/tables/gap.csv",
         metrics="results/tables/metrics.csv",
         runs="results/tables/runs.csv",
     log:
         "results/logs/tables.log",
+    localrule: True
     conda:
         ENV
     params:
@@ -24,15 +24,36 @@ rule tables:
         "../scripts/tables.py"
 
 
+rule gap:
+    input:
+        **({"diagnostics": "results/tables/diagnostics.csv"} if DIAGNOSE else {}),
+        final="results/tables/final.csv",
+        # the experiments' declared contrasts and the rules that judge them
+        code=[module_file(name) for name in SETTINGS] + [verdicts.__file__],
+    output:
+        gap="results/tables/gap.csv",
+        contrasts="results/tables/contrasts.csv",
+    log:
+        "results/logs/gap.log",
+    localrule: True
+    conda:
+        ENV
+    params:
+        experiments=SETTINGS,
+        verdicts=config["verdicts"],
+    script:
+        "../scripts/gap.py"
+
+
 rule table1:
     input:
-        final="results/tables/final.csv",
         gap="results/tables/gap.csv",
     output:
         md="results/tables/table1.md",
         tex="results/tables/table1.tex",
     log:
         "results/logs/table1.log",
+    localrule: True
     conda:
         ENV
     script:
@@ -44,16 +65,39 @@ rule summary:
         **({"diagnostics": "results/tables/diagnostics.csv"} if DIAGNOSE else {}),
         final="results/tables/final.csv",
         gap="results/tables/gap.csv",
+        contrasts="results/tables/contrasts.csv",
+        code=summary_module.__file__,
     output:
         report(
             "results/summary.md", caption="../report/summary.rst", category="Summary"
         ),
     log:
         "results/logs/summary.log",
+    localrule: True
     conda:
         ENV
     params:
-        experiments=EXPERIMENTS,
+        experiments=SETTINGS,
+        verdicts=config["verdicts"],
         setting=setting_description(),
     script:
         "../scripts/summary.py"
+
+
+# not part of `all`: `snakemake docs` copies a finished study's summary and headline figures into
+# docs/, the numbers the README shows, with the commit and machine that produced them
+rule docs:
+    input:
+        summary="results/summary.md",
+        runs="results/tables/runs.csv",
+        figures=expand("results/figures/{figure}.png", figure=DOC_FIGURES),
+    output:
+        measured="docs/measured.md",
+        figures=expand("docs/{figure}.png", figure=DOC_FIGURES),
+    log:
+        "results/logs/docs.log",
+    localrule: True
+    conda:
+        ENV
+    script:
+        "../scripts/docs.py"

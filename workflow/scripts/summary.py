@@ -1,10 +1,13 @@
 import pandas as pd
 
 from warmstart.atomic import atomic_write_text
+from warmstart.experiments import notes_all
 from warmstart.jobs import job
 from warmstart.summary import summary
 
 with job(snakemake.log[0]):
-    final, gap = pd.read_csv(snakemake.input.final), pd.read_csv(snakemake.input.gap)
-    diag = pd.read_csv(snakemake.input.diagnostics) if "diagnostics" in snakemake.input.keys() else None
-    atomic_write_text(summary(gap, final, snakemake.params.experiments, snakemake.params.setting, diag), snakemake.output[0])
+    i, p = snakemake.input, snakemake.params
+    tables = {name: pd.read_csv(i[name]) for name in ("final", "diagnostics") if name in i.keys()}
+    gap, contrasts = pd.read_csv(i.gap), pd.read_csv(i.contrasts)
+    text = summary(gap, tables["final"], contrasts, notes_all(tables, p.experiments), p.setting, p.verdicts)
+    atomic_write_text(text, snakemake.output[0])

@@ -2,7 +2,7 @@ import pandas as pd
 
 from warmstart.atomic import atomic_write_text
 from warmstart.jobs import job
-from warmstart.tables import final_table, gap_table, runs_table
+from warmstart.tables import final_table, runs_table
 
 with job(snakemake.log[0]):
     metrics = pd.concat([pd.read_csv(p) for p in snakemake.input], ignore_index=True)
@@ -10,6 +10,6 @@ with job(snakemake.log[0]):
     until = {r["id"]: r["until_train_acc"] for r in p.runs if r["until_train_acc"] is not None}
     final = final_table(p.rows, metrics, p.window, p.thresholds, until, p.converged_at)
     out = snakemake.output
-    tables = {out.final: final, out.gap: gap_table(final), out.metrics: metrics, out.runs: runs_table(p.runs)}
+    tables = {out.final: final, out.metrics: metrics, out.runs: runs_table(p.runs)}
     for path, table in tables.items():
         atomic_write_text(table.to_csv(index=False), path)

@@ -1,0 +1,94 @@
+"""The verdict rules: Holm, TOST, the readings, and the rules' behaviour on simulated tables built
+from the default study's run table (no effect anywhere; a planted effect)."""
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from scipy import stats
+
+from warmstart.config import validate
+from warmstart.simulate import rates
+from warmstart.stats import holm, paired_tests
+from warmstart.verdicts import Contrast, judge, reading, verdict
+
+ROOT = Path(__file__).resolve().parent.parent
+MARGINS = {"accuracy": 0.005, "epochs": 2.0}
+
+
+def test_holm_against_hand_computed_values():
+    # sorted 0.01, 0.03, 0.04 -> 3 x 0.01, 2 x 0.03, 1 x 0.04, then the running maximum
+    np.testing.assert_allclose(holm(np.array([0.01, 0.04, 0.03])), [0.03, 0.06, 0.06])
+    np.testing.assert_allclose(holm(np.array([0.5, np.nan, 0.6])), [1.0, np.nan, 1.0])
+
+
+def test_paired_tests_match_scipy_and_the_90_percent_interval():
+    rng = np.random.default_rng(0)
+    for _ in range(50):
+        d = rng.normal(rng.normal(0, 0.004), 0.01, 16)
+        t = paired_tests(d, 0.005)
+        assert t["p_effect"] == pytest.approx(stats.ttest_1samp(d, 0).pvalue)
+        lo, hi = stats.t.interval(0.90, len(d) - 1, d.mean(), stats.sem(d))
+        assert (t["p_equivalent"] < 0.05) == (-0.005 < lo and hi < 0.005)  # TOST at alpha = 90% interval inside the margin
+        assert (t["p_beyond"] < 0.05) <= (abs(d.mean()) > 0.005)  # "beyond the margin" only when the mean is
+
+
+def test_reading_of_one_row():
+    assert reading(0.01, 0.02) == "gap"
+    assert reading(-0.02, -0.01) == "reversed"
+    assert reading(-0.004, 0.004, -0.003, 0.003, margin=0.005) == "equivalent"
+    assert reading(-0.004, 0.008, -0.003, 0.007, margin=0.005) == "none"  # contains 0, too wide to call no effect
+
+
+def contrast(kind: str, mean: float, n: int = 32, sd: float = 0.01, converged: bool = True, seed: int = 0) -> Contrast:
+    rng = np.random.default_rng(seed)
+    values = rng.normal(0, sd, n)
+    values = (values - values.mean()) / values.std(ddof=1) * sd + mean  # mean and spread exactly as asked
+    return Contrast("main", f"{kind} {mean}", kind, pd.Series(values), converged)
+
+
+def test_rules_on_constructed_contrasts():
+    def v(*cs):
+        return verdict(judge("x", list(cs), MARGINS))
+
+    assert v(contrast("effect", 0.02)) == "reproduced"
+    assert v(contrast("effect", -0.02)) == "not reproduced"
+    assert v(contrast("effect", 0.001)) == "inconclusive"  # an interval containing 0 supports nothing
+    assert v(contrast("equivalence", 0.0)) == "inconclusive"  # "no difference" alone is no positive finding
+    assert v(contrast("effect", 0.02), contrast("equivalence", 0.0, seed=1)) == "reproduced"
+    assert v(contrast("effect", 0.02), contrast("equivalence", 0.03, seed=1)) == "partly reproduced"
+    assert v(contrast("effect", 0.001), contrast("equivalence", 0.03, seed=1)) == "not reproduced"
+    assert v(contrast("effect", 0.02, converged=False)) == "not converged"
+    j = judge("x", [contrast("effect", 0.02), contrast("effect", 0.5, converged=False, seed=1)], MARGINS)
+    assert list(j.status) == ["supported", "not converged"] and np.isnan(j.p_holm[1])  # left out of the family
+
+
+def test_holm_is_applied_over_the_experiment():
+    """Three effects each at p just below 0.05 alone: after Holm over three, none is supported."""
+    n, target = 32, stats.t.ppf(1 - 0.04 / 2, 31)  # a t statistic giving p = 0.04
+    cs = [contrast("effect", target * 0.01 / np.sqrt(n), n=n, seed=s) for s in range(3)]
+    j = judge("x", cs, MARGINS)
+    assert np.allclose(j.p, 0.04) and (j.status == "inconclusive").all()
+
+
+@pytest.mark.slow
+def test_rules_under_no_effect_and_a_planted_one():
+    """200 simulated studies with the default's structure (shared fresh runs, seed effects) and 32
+    seeds, judged through each experiment module's own contrasts. With no effect anywhere, every
+    claim is "inconclusive" or "not reproduced" in at least 90% of draws. With each contrast's
+    claim true, at 4 standard errors (equivalences with the margin at 4), every claim is
+    "reproduced" in at least 80%; at 3 standard errors a claim with one contrast is too (a claim
+    needing k Holm-corrected contrasts at 3 SE each has less power: benchmarks/verdict_power.py)."""
+    config = yaml.safe_load((ROOT / "config.yaml").read_text())
+    config["seeds"] = 32
+    for section in config["experiments"].values():
+        section.pop("seeds", None)
+    config = validate(config, ROOT / "workflow/schemas/config.schema.yaml")
+    r = rates(config, 200, (3.0, 4.0), MARGINS, seed=2026)
+    get = lambda word: r[word] if word in r else 0.0  # noqa: E731
+    null = r.xs(0.0, level="effect_se")
+    assert ((get("inconclusive") + get("not reproduced")).xs(0.0, level="effect_se") >= 0.90).all(), null
+    assert (get("reproduced").xs(4.0, level="effect_se") >= 0.80).all(), r.xs(4.0, level="effect_se")
+    assert get("reproduced").xs(3.0, level="effect_se").loc[("fraction", "main")] >= 0.80

@@ -1,0 +1,77 @@
+"""The registry of experiments, one module each (``base`` says what a module defines), and the
+study's run table built from them.
+
+Adding an experiment: write its module, list it in ``MODULES``, add its section to the config
+schema and to ``configs/tiny.yaml``. Everything else (rules, figures, tables, summary) follows.
+"""
+
+from __future__ import annotations
+
+from types import ModuleType
+
+import pandas as pd
+
+from warmstart.experiments import (
+    fraction,
+    hypothesis,
+    pretrain_length,
+    reset,
+    shrink_perturb,
+    smooth_shift,
+    speed,
+    stages,
+    table1,
+    tune_lr,
+    width_depth,
+)
+from warmstart.experiments.base import Figure, study_keys
+from warmstart.runs import RunTable
+from warmstart.verdicts import CONTRAST_COLUMNS, judge
+
+# in the order of the summary; ``hypothesis`` reads the diagnostics of ``fraction``
+MODULES: dict[str, ModuleType] = {
+    m.NAME: m
+    for m in (fraction, pretrain_length, smooth_shift, stages, width_depth, reset, speed, tune_lr, shrink_perturb, table1, hypothesis)
+}
+EXPERIMENTS = [name for name in MODULES if name != "hypothesis"]
+
+
+def enabled(config: dict) -> list[str]:
+    """The experiments the config runs (``hypothesis`` when diagnostics are on with ``fraction``)."""
+    on = [n for n in EXPERIMENTS if config["experiments"].get(n, {}).get("enabled", False)]
+    if config.get("diagnostics", {}).get("enabled") and "fraction" in on:
+        on.append("hypothesis")
+    return on
+
+
+def settings(config: dict, name: str) -> dict:
+    """What experiment ``name``'s runs, verdicts and figures read: its config section (the
+    ``diagnostics`` section for ``hypothesis``) and the study-level keys of ``base.study_keys``."""
+    section = config["diagnostics"] if name == "hypothesis" else config["experiments"][name]
+    return dict(section) | study_keys(config)
+
+
+def figures(config: dict) -> dict[str, tuple[str, Figure]]:
+    """Every figure of the enabled experiments: figure name -> (experiment, ``Figure``)."""
+    return {fig: (name, f) for name in enabled(config) for fig, f in MODULES[name].FIGURES.items()}
+
+
+def build(config: dict) -> RunTable:
+    """The run table of every enabled experiment of ``config``, and the runs to diagnose."""
+    table = RunTable(config)
+    for name in enabled(config):
+        MODULES[name].runs(table, settings(config, name))
+    return table
+
+
+def judge_all(tables: dict, experiments: dict[str, dict], verdict_settings: dict) -> pd.DataFrame:
+    """``contrasts.csv``: every primary contrast of the experiments in ``experiments`` (name ->
+    ``settings``), judged with Holm over each experiment (``verdicts.judge``)."""
+    margins = {"accuracy": verdict_settings["margin_accuracy"], "epochs": verdict_settings["margin_epochs"]}
+    frames = [judge(name, MODULES[name].contrasts(tables, cfg), margins, verdict_settings["alpha"]) for name, cfg in experiments.items()]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=CONTRAST_COLUMNS)
+
+
+def notes_all(tables: dict, experiments: dict[str, dict]) -> dict[str, list[str]]:
+    """Each experiment's secondary notes for the summary (its module's ``notes``, if any)."""
+    return {name: MODULES[name].notes(tables, cfg) if hasattr(MODULES[name], "notes") else [] for name, cfg in experiments.items()}

@@ -1,0 +1,72 @@
+"""What every experiment module shares: its figures' shape and the paired selections its
+contrasts are built from.
+
+An experiment module defines ``NAME``, ``TITLE``, ``CLAIMS`` (claim key -> the paper's claim),
+``runs(table, cfg)`` (adds its runs and rows to the run table), ``contrasts(tables, cfg)`` (its
+primary contrasts, declared in code before any data: ``verdicts.Contrast``), ``FIGURES`` (figure
+name -> ``Figure``) and, optionally, ``TABLES`` (the result tables its contrasts read; default
+``("final",)``). ``cfg`` is the experiment's config section plus the study-level keys of
+``study_keys``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from warmstart.verdicts import Contrast
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One figure: ``draw(tables, cfg)`` returns a matplotlib figure drawn from the named
+    ``tables`` (``final``, ``metrics``, ``diagnostics``); ``caption`` is its caption in the report."""
+
+    draw: Callable
+    tables: tuple[str, ...]
+    caption: str
+
+
+def select(final: pd.DataFrame, experiment: str, **where: object) -> pd.DataFrame:
+    """The rows of ``experiment`` whose parameters equal ``where`` (floats compared with a tolerance)."""
+    rows = final[final.experiment == experiment]
+    for key, value in where.items():
+        col = rows[key]
+        if isinstance(value, int | float) and not isinstance(value, bool) and pd.api.types.is_numeric_dtype(col):
+            rows = rows[np.isclose(col.astype(float), float(value))]
+        else:
+            rows = rows[col == value]
+    return rows
+
+
+def arms(rows: pd.DataFrame, value: str = "final_test_acc") -> pd.DataFrame:
+    """``value`` per seed (index) and arm (columns) of one condition's rows."""
+    return rows.pivot(index="seed", columns="arm", values=value)
+
+
+def other_arm(rows: pd.DataFrame) -> str:
+    """The arm of a condition that is not ``fresh`` (``warm``, ``shift``, ``shrink_perturb``)."""
+    return next(a for a in dict.fromkeys(rows.arm) if a != "fresh")
+
+
+def gap(claim: str, name: str, rows: pd.DataFrame, kind: str = "effect") -> Contrast:
+    """The condition's paired gap ``fresh - warm`` in final test accuracy, converged when every
+    pair of the condition is (``final.csv``'s ``converged``)."""
+    a = arms(rows)
+    values = a["fresh"] - a[other_arm(rows)] if len(rows) else pd.Series(dtype=float)
+    cond = rows.condition.iloc[0] if len(rows) else ""
+    return Contrast(claim, name, kind, values, bool(len(rows) and rows.converged.all()), condition=cond)
+
+
+def gaps(rows: pd.DataFrame) -> pd.Series:
+    """Per seed, the gap ``fresh - warm`` of one condition's rows."""
+    a = arms(rows)
+    return a["fresh"] - a[other_arm(rows)]
+
+
+def study_keys(config: dict) -> dict:
+    """The study-level settings an experiment's verdicts and figures may read."""
+    return {"final_window": config["train"]["final_window"], "model": config["model"]["name"]}

@@ -1,0 +1,93 @@
+"""Resetting units after pretraining (Berariu et al. 2021, Fig. 6).
+
+Runs: per seed, warm starts with every suffix of the model's units re-initialised (or the sets of
+the config), in ``mode`` ``resample`` (a new draw from the initialisation distribution, the
+paper's) or ``restore`` (the run's own initial values). Primary contrasts: the gap after
+resetting the fewest units (claimed: still a gap, "not enough") and the gap after resetting the
+largest set short of all units (claimed: equivalent to fresh within the margin, "recovers").
+"""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import pandas as pd
+
+from warmstart.experiments.base import Figure, gap, select
+from warmstart.plotting import COLORS, CYCLE, fresh_band, n_seeds, summarise, yerr
+from warmstart.runs import RunTable
+from warmstart.units import unit_names
+
+NAME = "reset"
+TITLE = "Resetting units after pretraining"
+CLAIMS = {
+    "main": "Re-initialising the last unit(s) is not enough; resetting most of the network (the last 4-5 of 6 units) "
+    "recovers the accuracy of the fresh model (Berariu et al. 2021, Fig. 6)."
+}
+
+
+def reset_path(units: str, mode: str) -> str:
+    """The id segment of a warm run with ``units`` reset (restored runs keep their first ids)."""
+    return f"reset~{units}" + ("" if mode == "restore" else f"-{mode}")
+
+
+def reset_sets(t: RunTable, cfg: dict) -> list[list[str]]:
+    """The sets of units reset: the config's, else every suffix of the model's units, all last."""
+    s = t.setting()
+    units = unit_names(s.model["name"], s.model["depth"])
+    return cfg.get("sets") or [units[i:] for i in range(len(units) - 1, -1, -1)]
+
+
+def runs(t: RunTable, cfg: dict) -> None:
+    s = t.setting()
+    for seed in t.seeds(cfg):
+        pre = t.pretrain(s, cfg["fraction"], seed)
+        t.pair(NAME, seed, t.warm(s, pre, seed), t.fresh(s, seed), reset="none")
+        for reset in reset_sets(t, cfg):
+            name = "+".join(reset)
+            warm = t.warm(s, pre, seed, path=reset_path(name, cfg["mode"]), reset=list(reset), reset_mode=cfg["mode"])
+            t.pair(NAME, seed, warm, t.fresh(s, seed), reset=name)
+
+
+def contrasts(tables: dict[str, pd.DataFrame], cfg: dict) -> list:
+    final = tables["final"]
+    sets = [r for r in dict.fromkeys(final[final.experiment == NAME].reset) if r != "none"]
+    size = {r: r.count("+") + 1 for r in sets}
+    full = max(size.values(), default=0)
+    partial = sorted((r for r in sets if size[r] < full), key=size.get)
+    if not partial:
+        return []
+    few, most = partial[0], partial[-1]
+    out = [gap("main", f"reset {few} (few units): still a gap", select(final, NAME, reset=few))]
+    if most != few:
+        out.append(gap("main", f"reset {most} (most units): recovers fresh", select(final, NAME, reset=most), kind="equivalence"))
+    return out
+
+
+def by_set(tables: dict[str, pd.DataFrame], cfg: dict) -> plt.Figure:
+    """Final test accuracy per set of re-initialised units, fresh as a band, plain warm as a bar (Fig. 6)."""
+    f = tables["final"][tables["final"].experiment == NAME]
+    order = list(dict.fromkeys(f.reset))
+    fig, ax = plt.subplots(figsize=(1.2 * len(order) + 2, 3.4))
+    fresh_band(ax, f)
+    s = summarise(f[f.arm == "warm"], ["reset"]).set_index("reset").loc[order]
+    colors = [COLORS["warm"] if r == "none" else CYCLE[0] for r in order]
+    ax.bar(range(len(order)), s["mean"], yerr=yerr(s), capsize=3, color=colors)
+    ax.set_xticks(range(len(order)), [r.replace("+", "\n") if r != "none" else "none\n(plain warm)" for r in order], fontsize=7)
+    fresh = f[f.arm == "fresh"].drop_duplicates("run").final_test_acc
+    ax.set_ylim(min(s["lo"].min(), s["mean"].min(), fresh.min()) - 0.02, max(s["hi"].max(), s["mean"].max(), fresh.max()) + 0.01)
+    how = "re-sampled from the initialisation distribution" if cfg["mode"] == "resample" else "restored to their initial values"
+    ax.set(xlabel=f"units re-initialised after pretraining ({how})", ylabel="final test accuracy")
+    ax.legend()
+    fig.suptitle(f"Resetting units after pretraining ({n_seeds(f)} seeds)")
+    return fig
+
+
+FIGURES = {
+    "reset": Figure(
+        by_set,
+        ("final",),
+        "Final test accuracy when a set of units is re-initialised after pretraining (re-sampled from the initialisation "
+        "distribution, or restored to the run's own initial values: the x label says which), against the plain warm start "
+        "and the fresh start (band) (Berariu et al. 2021, Fig. 6).",
+    )
+}

@@ -1,0 +1,96 @@
+"""Tuning speed when the early units are kept (Berariu et al. 2021, appendix Fig. 11).
+
+Runs: per seed, warm starts that keep the first k units of the pretrained model and reset the
+others (``mode`` as in ``reset``), the plain warm start (all units kept) and fresh. Speed is the
+first tuning epoch whose test accuracy reaches ``threshold``. Primary contrasts: a positive
+control, the plain warm start reaching the threshold sooner than fresh (a claim of "no speed-up"
+means little if the measurement cannot see the speed-up a warm start gives), and, per configured
+k, the epochs of the kept-units start minus fresh, claimed equivalent within the epoch margin.
+A contrast whose runs did not all reach the threshold is "not converged".
+"""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import pandas as pd
+
+from warmstart.experiments.base import Figure, arms, select
+from warmstart.experiments.reset import reset_path
+from warmstart.plotting import COLORS, CYCLE, band, n_seeds
+from warmstart.runs import RunTable
+from warmstart.stats import mean_ci
+from warmstart.units import unit_names
+from warmstart.verdicts import Contrast
+
+NAME = "speed"
+TITLE = "Tuning speed when early units are kept"
+CLAIMS = {
+    "main": "Keeping the first 1-2 units and resetting the rest gives no noticeable speed-up of tuning over a fresh start "
+    "(Berariu et al. 2021, appendix Fig. 11)."
+}
+
+
+def runs(t: RunTable, cfg: dict) -> None:
+    s = t.setting()
+    units = unit_names(s.model["name"], s.model["depth"])
+    for seed in t.seeds(cfg):
+        pre = t.pretrain(s, cfg["fraction"], seed)
+        t.pair(NAME, seed, t.warm(s, pre, seed), t.fresh(s, seed), keep_first=len(units))
+        for k in cfg["keep_first"]:
+            reset = units[k:]
+            warm = t.warm(s, pre, seed, path=reset_path("+".join(reset), cfg["mode"]), reset=reset, reset_mode=cfg["mode"])
+            t.pair(NAME, seed, warm, t.fresh(s, seed), keep_first=k)
+
+
+def _epochs(rows: pd.DataFrame) -> tuple[pd.DataFrame, bool]:
+    e = arms(rows, "epochs_to_threshold")
+    return e, bool(len(rows) and rows.epochs_to_threshold.notna().all())
+
+
+def contrasts(tables: dict[str, pd.DataFrame], cfg: dict) -> list:
+    final = tables["final"]
+    speed = final[final.experiment == NAME]
+    plain, reached = _epochs(select(final, NAME, keep_first=int(speed.keep_first.max())))
+    out = [Contrast("main", "positive control: epochs fresh - plain warm (warm is faster)", "effect",
+                    plain["fresh"] - plain["warm"], reached, unit="epochs")]  # fmt: skip
+    for k in cfg["keep_first"]:
+        e, reached = _epochs(select(final, NAME, keep_first=k))
+        out.append(Contrast("main", f"keep first {k}: epochs warm - fresh", "equivalence", e["warm"] - e["fresh"], reached, unit="epochs"))
+    return out
+
+
+def curves(tables: dict[str, pd.DataFrame], cfg: dict) -> plt.Figure:
+    """Test accuracy against tuning epoch when the first k units are kept (the rest reset),
+    against fresh and plain warm; right, epochs to reach the threshold (appendix Fig. 11)."""
+    metrics, threshold = tables["metrics"], cfg["threshold"]
+    f = tables["final"][tables["final"].experiment == NAME]
+    fig, (a, b) = plt.subplots(1, 2, figsize=(9, 3.4))
+    lines = [("fresh", f[f.arm == "fresh"].drop_duplicates("run"), COLORS["fresh"])]
+    ks = sorted(f.keep_first.unique())
+    for i, k in enumerate(ks):
+        label = "plain warm (keep all)" if k == max(ks) else f"keep first {int(k)}"
+        lines.append((label, f[(f.arm == "warm") & (f.keep_first == k)], COLORS["warm"] if k == max(ks) else CYCLE[i % len(CYCLE)]))
+    for label, rows, color in lines:
+        m = metrics[metrics.run.isin(rows.run) & (metrics.split == "test")].pivot(index="epoch", columns="run", values="acc")
+        band(a, m, 0, color, label)
+    a.axhline(threshold, color="k", lw=0.6, ls="--")
+    a.set(xlabel="tuning epoch", ylabel="test accuracy", title="tuning curves")
+    a.legend(fontsize=7)
+    stats = [mean_ci(c[1].epochs_to_threshold.dropna()) for c in lines]
+    b.bar(range(len(lines)), [s[0] for s in stats], yerr=[[s[0] - s[1] for s in stats], [s[2] - s[0] for s in stats]], capsize=3,
+          color=[c[2] for c in lines])  # fmt: skip
+    b.set_xticks(range(len(lines)), [c[0].replace(" (", "\n(") for c in lines], fontsize=7)
+    b.set(ylabel=f"epochs to test accuracy {threshold:g}", title="speed")
+    fig.suptitle(f"Tuning speed when early units are kept ({n_seeds(f)} seeds)")
+    return fig
+
+
+FIGURES = {
+    "speed": Figure(
+        curves,
+        ("metrics", "final"),
+        "Test accuracy against tuning epoch when the first k units of the pretrained model are kept and the others reset, "
+        "against the plain warm start and fresh; right, epochs to reach the speed threshold, mean and 95% interval "
+        "(Berariu et al. 2021, appendix Fig. 11).",
+    )
+}

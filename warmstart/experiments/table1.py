@@ -1,0 +1,77 @@
+"""Ash & Adams 2020, Table 1: warm vs fresh for each data set x model x optimiser, every run
+trained until a training accuracy (99%), accuracy read at the epoch it stopped.
+
+Primary contrasts: the gap of every non-convex setting (claimed positive) and the gap of logistic
+regression, the convex control, per data set and optimiser (claimed equivalent to 0 within the
+margin: an interval that merely contains 0 is not "no gap").
+"""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from warmstart.experiments.base import Figure, gap, select
+from warmstart.plotting import COLORS, n_seeds, summarise, yerr
+from warmstart.runs import PRETRAIN, TUNE, RunTable, fmt
+
+NAME = "table1"
+TITLE = "Ash & Adams Table 1"
+CLAIMS = {
+    "main": "Warm starts generalise worse than fresh starts for ResNet-18 and the MLP with SGD and Adam, each trained to 99% "
+    "training accuracy; logistic regression (convex) shows no gap (Ash & Adams 2020, Table 1)."
+}
+
+
+def runs(t: RunTable, cfg: dict) -> None:
+    for dataset in cfg["datasets"]:
+        for model in cfg["models"]:
+            for optimizer in cfg["optimizers"]:
+                overrides = cfg.get("model_settings", {}).get(model, {})
+                s = t.setting(dataset=dataset, model={"name": model} | overrides, optimizer=optimizer, lr=cfg["lr"][optimizer])
+                for seed in t.seeds(cfg):
+                    until = {"until_train_acc": cfg["until_train_acc"]}
+                    subset = f"fraction~{fmt(cfg['fraction'])}"
+                    pre = t.run(s, f"pretrain/{subset}/until", seed, PRETRAIN, subset=subset, epochs=s.train["pretrain_epochs"], **until)
+                    warm = t.run(s, f"warm/{subset}/until", seed, TUNE, parent=pre["id"], **until)
+                    fresh = t.run(s, "fresh/until", seed, TUNE, **until)
+                    t.pair(NAME, seed, warm, fresh, dataset=dataset, model=model, optimizer=optimizer)
+
+
+def contrasts(tables: dict[str, pd.DataFrame], cfg: dict) -> list:
+    final, out = tables["final"], []
+    for dataset in cfg["datasets"]:
+        for model in cfg["models"]:
+            for optimizer in cfg["optimizers"]:
+                rows = select(final, NAME, dataset=dataset, model=model, optimizer=optimizer)
+                kind = "equivalence" if model == "logreg" else "effect"
+                out.append(gap("main", f"{dataset} {model} {optimizer}: gap", rows, kind=kind))
+    return out
+
+
+def bars(tables: dict[str, pd.DataFrame], cfg: dict) -> plt.Figure:
+    """Warm and fresh final test accuracy per (data set, model, optimiser) of Ash & Adams Table 1."""
+    f = tables["final"][tables["final"].experiment == NAME]
+    conds = list(dict.fromkeys(f.condition))
+    fig, ax = plt.subplots(figsize=(1.1 * len(conds) + 2, 3.4))
+    for j, arm in enumerate(("fresh", "warm")):
+        s = summarise(f[f.arm == arm], ["condition"]).set_index("condition").loc[conds]
+        pos = np.arange(len(conds)) + (j - 0.5) * 0.4
+        ax.bar(pos, s["mean"], width=0.38, yerr=yerr(s), capsize=3, color=COLORS[arm], label=arm)
+    labels = [c.replace("dataset=", "").replace(",model=", "\n").replace(",optimizer=", "\n") for c in conds]
+    ax.set_xticks(range(len(conds)), labels, fontsize=7)
+    ax.set(ylabel="test accuracy at the stop")
+    ax.legend()
+    fig.suptitle(f"Ash & Adams Table 1: warm vs fresh ({n_seeds(f)} seeds)")
+    return fig
+
+
+FIGURES = {
+    "table1": Figure(
+        bars,
+        ("final",),
+        "Test accuracy of warm and fresh starts, each trained until 99% training accuracy and read at the epoch it stopped, per "
+        "data set, model and optimiser, mean and 95% interval over seeds (Ash & Adams 2020, Table 1).",
+    )
+}

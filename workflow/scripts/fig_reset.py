@@ -1,8 +1,0 @@
-import pandas as pd
-
-from warmstart.jobs import job
-from warmstart.plotting import reset_figure, save
-
-with job(snakemake.log[0]):
-    fig = reset_figure(pd.read_csv(snakemake.input.final))
-    save(fig, snakemake.output.png, snakemake.output.pdf)
