@@ -61,6 +61,10 @@ def test_rules_on_constructed_contrasts():
     assert v(contrast("effect", 0.02), contrast("equivalence", 0.03, seed=1)) == "partly reproduced"
     assert v(contrast("effect", 0.001), contrast("equivalence", 0.03, seed=1)) == "not reproduced"
     assert v(contrast("effect", 0.02, converged=False)) == "not converged"
+    # a positive control is required but is no finding of the claim: it cannot make it "partly reproduced"
+    assert v(contrast("control", 0.02), contrast("equivalence", 0.0, seed=1)) == "reproduced"
+    assert v(contrast("control", 0.02), contrast("equivalence", 0.03, seed=1)) == "not reproduced"
+    assert v(contrast("control", 0.02), contrast("equivalence", 0.004, sd=0.03, seed=1)) == "inconclusive"
     j = judge("x", [contrast("effect", 0.02), contrast("effect", 0.5, converged=False, seed=1)], MARGINS)
     assert list(j.status) == ["supported", "not converged"] and np.isnan(j.p_holm[1])  # left out of the family
 

@@ -33,12 +33,12 @@ def null_final(rows: pd.DataFrame, rng: np.random.Generator, sd: float = 0.015, 
 
 def planted(contrasts: list[Contrast], rng: np.random.Generator, ses: float, margins: dict[str, float]) -> list[Contrast]:
     """The same contrasts (claims, kinds, seeds) with values drawn so that the claim is true:
-    an effect's mean is ``ses`` standard errors of its mean, an equivalence's mean is 0 with its
+    an effect's (or control's) mean is ``ses`` standard errors of its mean, an equivalence's mean is 0 with its
     margin at ``ses`` standard errors."""
     out = []
     for c in contrasts:
         n = len(c.values)
-        if c.kind == "effect":
+        if c.kind != "equivalence":  # an effect or a control
             values = rng.normal(ses / np.sqrt(n), 1.0, n)
         else:
             values = rng.normal(0.0, margins[c.unit] * np.sqrt(n) / ses, n)

@@ -6,12 +6,14 @@ paper's claim reads as one of
 
 * ``effect``: the mean difference is positive ("warm is worse": fresh - warm > 0);
 * ``equivalence``: the mean difference lies within ``± margin`` ("no gap", "recovers the fresh
-  accuracy", "no speed-up"), with the margin declared in the config (``verdicts``).
+  accuracy", "no speed-up"), with the margin declared in the config (``verdicts``);
+* ``control``: tested as an effect, but a positive control rather than a part of the claim (a
+  warm start is faster than fresh: without it, "keeping units gives no speed-up" says nothing).
 
 ``judge`` tests every contrast of one experiment (``stats.paired_tests``) and corrects over them
 with Holm. A contrast is
 
-* **supported**: an effect whose Holm-adjusted two-sided p is below alpha with a positive mean
+* **supported**: an effect (or control) whose Holm-adjusted two-sided p is below alpha with a positive mean
   (its 95% interval excludes 0 after the correction), or an equivalence whose Holm-adjusted TOST
   p is below alpha (its 90% interval lies inside the margin);
 * **against**: an effect significant in the other direction, or an equivalence whose mean lies
@@ -22,10 +24,10 @@ with Holm. A contrast is
 
 A claim's ``verdict`` is *reproduced* when all its contrasts are supported; *partly reproduced*
 when at least one **effect** is supported (an equivalence alone is no positive finding: with no
-effect anywhere, "no difference" is what noise gives); *not reproduced* when none is and some
-contrast is against; *inconclusive* otherwise; *not converged* when no contrast could be tested.
-Every claim must have an effect contrast, so with no effect anywhere the chance of *reproduced* or
-*partly reproduced* is at most alpha (Holm's family-wise error rate).
+effect anywhere, "no difference" is what noise gives; nor is a control); *not reproduced* when none
+is and some contrast is against; *inconclusive* otherwise; *not converged* when no contrast could
+be tested. A claim without an effect or a control is *inconclusive*, so with no effect anywhere the
+chance of *reproduced* or *partly reproduced* is at most alpha (Holm's family-wise error rate).
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ import pandas as pd
 
 from warmstart.stats import holm, paired_tests
 
-KINDS = ("effect", "equivalence")
+KINDS = ("effect", "control", "equivalence")
 CONTRAST_COLUMNS = [
     "experiment", "claim", "contrast", "kind", "unit", "condition", "n", "estimate", "ci_low", "ci_high",
     "margin", "p", "p_holm", "converged", "status",
@@ -69,10 +71,11 @@ def judge(experiment: str, contrasts: list[Contrast], margins: dict[str, float],
     converged contrasts, and its status (module docstring)."""
     rows = []
     for c in contrasts:
-        margin = margins[c.unit] if c.kind == "equivalence" else float("nan")  # an equivalence needs its unit's margin
+        equivalence = c.kind == "equivalence"
+        margin = margins[c.unit] if equivalence else float("nan")  # an equivalence needs its unit's margin
         t = paired_tests(c.values.dropna().to_numpy(), margins.get(c.unit, float("nan")))
-        p = t["p_effect"] if c.kind == "effect" else t["p_equivalent"]
-        against = t["p_effect"] if c.kind == "effect" else t["p_beyond"]
+        p = t["p_equivalent"] if equivalence else t["p_effect"]
+        against = t["p_beyond"] if equivalence else t["p_effect"]
         rows.append(
             {
                 "experiment": experiment,
@@ -97,7 +100,7 @@ def judge(experiment: str, contrasts: list[Contrast], margins: dict[str, float],
     out.loc[tested, "p_holm"] = holm(out.p[tested].to_numpy())
     against_holm = pd.Series(np.nan, index=out.index)
     against_holm[tested] = holm(out._against[tested].to_numpy())
-    effect = out.kind == "effect"
+    effect = out.kind != "equivalence"
     positive = out.estimate > 0
     status = np.where(
         out.p_holm < alpha,
@@ -110,14 +113,14 @@ def judge(experiment: str, contrasts: list[Contrast], margins: dict[str, float],
 
 def verdict(rows: pd.DataFrame) -> str:
     """A claim's verdict from its judged contrasts (module docstring)."""
-    if rows.empty or not (rows.kind == "effect").any():  # an equivalence alone cannot support a claim
+    if rows.empty or (rows.kind == "equivalence").all():  # an equivalence alone cannot support a claim
         return "inconclusive"
     tested = rows[rows.status != "not converged"]
     if tested.empty:
         return "not converged"
-    effect_found = ((tested.kind == "effect") & (tested.status == "supported")).any()
-    if effect_found and (rows.status == "supported").all():
+    if (rows.status == "supported").all():
         return "reproduced"
+    effect_found = ((tested.kind == "effect") & (tested.status == "supported")).any()
     if effect_found:
         return "partly reproduced"
     if (tested.status == "against").any():

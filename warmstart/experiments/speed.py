@@ -51,7 +51,7 @@ def contrasts(tables: dict[str, pd.DataFrame], cfg: dict) -> list:
     final = tables["final"]
     speed = final[final.experiment == NAME]
     plain, reached = _epochs(select(final, NAME, keep_first=int(speed.keep_first.max())))
-    out = [Contrast("main", "positive control: epochs fresh - plain warm (warm is faster)", "effect",
+    out = [Contrast("main", "positive control: epochs fresh - plain warm (warm is faster)", "control",
                     plain["fresh"] - plain["warm"], reached, unit="epochs")]  # fmt: skip
     for k in cfg["keep_first"]:
         e, reached = _epochs(select(final, NAME, keep_first=k))
