@@ -54,13 +54,16 @@ def spec_hash(spec: object) -> str:
     return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:12]
 
 
-def git_commit() -> str:
-    """Commit of the pipeline's source tree, with ``-dirty`` if it has uncommitted changes."""
+def git_commit(ignore: str | None = None) -> str:
+    """Commit of the pipeline's source tree, with ``-dirty`` if it has uncommitted changes (outside
+    the folder ``ignore``: ``docs/``, which the ``docs`` rule itself rewrites)."""
     repo = Path(__file__).resolve().parent.parent
     try:
         head = subprocess.run(["git", "-C", repo, "rev-parse", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
         dirty = subprocess.run(
-            ["git", "-C", repo, "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True
+            ["git", "-C", repo, "status", "--porcelain", "--untracked-files=no", "--", ".", *([f":!{ignore}"] if ignore else [])],
+            capture_output=True,
+            text=True,
         ).stdout.strip()
         return head + ("-dirty" if dirty else "")
     except (OSError, subprocess.CalledProcessError):
