@@ -57,7 +57,7 @@ def test_a_shard_gives_each_seed_its_single_run_with_early_stop_and_snapshots(mn
     d = data.load(mnist1d_file)
     kw, loss_tol, acc_examples, until = MODELS[name]
     seeds = [0, 1, 2, 3]
-    extra = dict(epochs=3, save_epochs=(0, 1, 2), until_train_acc=until)
+    extra = dict(epochs=3, save_epochs=(0, 1, 2), stop_train_acc=until)
     models, shard = _shard(d, name, seeds, kw, **extra)
     stops = []
     for i, seed in enumerate(seeds):
@@ -73,14 +73,28 @@ def test_a_shard_gives_each_seed_its_single_run_with_early_stop_and_snapshots(mn
 
 def test_a_finished_seed_stops_changing_while_the_others_go_on(mnist1d_file):
     d = data.load(mnist1d_file)
-    models, out = _shard(d, "mlp", [0, 1, 2, 3], MODELS["mlp"][0], epochs=6, save_epochs=(1, 2, 3, 4, 5), until_train_acc=0.23)
+    models, out = _shard(d, "mlp", [0, 1, 2, 3], MODELS["mlp"][0], epochs=6, save_epochs=(1, 2, 3, 4, 5), stop_train_acc=0.23)
     last = [max(r["epoch"] for r in metrics) for metrics, _ in out]
     assert min(last) < max(last)
     for (metrics, snaps), model, stop in zip(out, models, last):
         assert set(snaps) == {e for e in (1, 2, 3, 4, 5) if e <= stop}
         if stop in snaps:  # its final state is its state at its stop
             assert all(torch.equal(snaps[stop][k], v) for k, v in model.state_dict().items())
-        assert next(r["acc"] for r in metrics if r["epoch"] == stop and r["split"] == "train") >= 0.23 or stop == 6
+        assert next(r["acc"] for r in metrics if r["epoch"] == stop and r["split"] == "train_eval") >= 0.23 or stop == 6
+
+
+def test_a_seed_trains_the_stated_epochs_past_its_first_epoch_at_the_threshold(mnist1d_file):
+    """The stopping rule: ``stop_after`` epochs after the first epoch whose training data reached
+    the accuracy in eval mode (split ``train_eval``), or the cap; the seeds stop apart."""
+    d = data.load(mnist1d_file)
+    _, out = _shard(d, "mlp", [0, 1, 2, 3], MODELS["mlp"][0], epochs=8, stop_train_acc=0.23, stop_after=2)
+    ends = []
+    for metrics, _ in out:
+        fit = {r["epoch"]: r["acc"] for r in metrics if r["split"] == "train_eval"}
+        reached = min((e for e, a in fit.items() if a >= 0.23), default=None)
+        ends.append(max(fit))
+        assert max(fit) == (min(reached + 2, 8) if reached is not None else 8)
+    assert len(set(ends)) > 1
 
 
 def test_a_shard_is_deterministic_and_its_size_does_not_change_a_seed(mnist1d_file):
@@ -96,7 +110,7 @@ def test_a_shard_is_deterministic_and_its_size_does_not_change_a_seed(mnist1d_fi
 def test_resume_of_a_shard_after_a_seed_stopped_equals_the_uninterrupted_shard(mnist1d_file, tmp_path):
     d = data.load(mnist1d_file)
     kw, seeds, n = MODELS["mlp"][0], [0, 1, 2], 300
-    extra = dict(epochs=6, until_train_acc=0.23, save_epochs=(2, 4))
+    extra = dict(epochs=6, stop_train_acc=0.23, save_epochs=(2, 4))
     ref_models, ref = _shard(d, "mlp", seeds, kw, **extra)
     first_stop = min(max(r["epoch"] for r in m) for m, _ in ref)
     assert first_stop < 6

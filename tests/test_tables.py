@@ -53,17 +53,42 @@ def _curves(run, train_accs, test_accs):
     return rows
 
 
+STOPS = {"warm": {"train_acc": 0.99, "after": 0}, "fresh": {"train_acc": 0.99, "after": 0}}
+
+
+def test_a_run_with_epochs_after_its_threshold_reports_their_mean_and_converges_by_its_eval_accuracy():
+    rows = [{"experiment": "fraction", "condition": "c", "arm": a, "seed": 0, "run": a, "parent": ""} for a in ("warm", "fresh")]
+    metrics = _curves("warm", [0.1, 0.9, 0.95, 0.96, 0.97], [0.1, 0.5, 0.6, 0.7, 0.8])
+    metrics += [{"run": "warm", "epoch": e, "split": "train_eval", "loss": 1.0, "acc": a} for e, a in enumerate([0.1, 0.5, 0.99, 1, 1])]
+    metrics += _curves("fresh", [0.1, 0.995, 1.0, 1.0, 1.0], [0.1, 0.4, 0.4, 0.4, 0.4])  # no eval accuracy: its running one
+    stops = {"warm": {"train_acc": 0.99, "after": 2}, "fresh": {"train_acc": 0.99, "after": 2}}
+    final = final_table(rows, pd.DataFrame(metrics), window=20, stops=stops).set_index("arm")
+    assert final.loc["warm", "final_test_acc"] == pytest.approx(0.75)  # epochs 3 and 4, after the threshold at 2
+    assert final.loc["warm", "stop_epoch"] == 2 and final.loc["fresh", "stop_epoch"] == 1  # eval mode where measured
+    assert final.converged.all()
+
+
 def test_a_run_trained_until_a_training_accuracy_reports_its_accuracy_at_the_stop():
     # stopped at epoch 11 with a window of 20: the mean over the window would reach back to epoch 1
     stopped = _curves("warm", [0.1] + [0.5] * 10 + [0.995], [0.1] + [0.3] * 10 + [0.6])
     rows = [{"experiment": "table1", "condition": "c", "arm": a, "seed": 0, "run": a, "parent": ""} for a in ("warm", "fresh")]
     fresh = _curves("fresh", [0.1, 0.5, 0.995], [0.1, 0.4, 0.7])
-    final = final_table(rows, pd.DataFrame(stopped + fresh), window=20, until={"warm": 0.99, "fresh": 0.99}).set_index("arm")
+    final = final_table(
+        rows,
+        pd.DataFrame(stopped + fresh),
+        window=20,
+        stops=STOPS,
+    ).set_index("arm")
     assert final.loc["warm", "final_test_acc"] == pytest.approx(0.6) and final.loc["warm", "final_train_acc"] == pytest.approx(0.995)
     assert final.loc["warm", "stop_epoch"] == 11 and final.loc["fresh", "stop_epoch"] == 2
     assert final.converged.all()
     capped = _curves("warm", [0.1] + [0.5] * 11, [0.1] + [0.3] * 11)  # reached its epoch cap below 99%
-    final = final_table(rows, pd.DataFrame(capped + fresh), window=20, until={"warm": 0.99, "fresh": 0.99}).set_index("arm")
+    final = final_table(
+        rows,
+        pd.DataFrame(capped + fresh),
+        window=20,
+        stops=STOPS,
+    ).set_index("arm")
     assert pd.isna(final.loc["warm", "stop_epoch"]) and not final.converged.any()  # neither arm of the pair counts
 
 

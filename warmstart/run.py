@@ -148,7 +148,8 @@ def execute(
         optimizer=spec["optimizer"], lr=spec["lr"], weight_decay=spec["weight_decay"], epochs=spec["epochs"],
         batch_size=spec["batch_size"], order_seeds=[s["order_seed"] for s in specs], augment=spec["augment"],
         eval_indices=indices, checkpoint=resume, checkpoint_every=checkpoint_every,
-        until_train_acc=spec["until_train_acc"], save_epochs=tuple(spec["save_epochs"]),
+        stop_train_acc=(spec["stop"] or {}).get("train_acc"), stop_after=(spec["stop"] or {}).get("after", 0),
+        save_epochs=tuple(spec["save_epochs"]),
         bf16=spec["precision"] == "bf16", compile=compile,
     )  # fmt: skip
     seconds = {"start_to_first_step": setup, "train_shard": time.perf_counter() - started}

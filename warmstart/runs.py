@@ -35,7 +35,7 @@ FIELD_DEFAULTS = {
     "perturb": None,
     "subset": None,
     "shift": None,
-    "until_train_acc": None,
+    "stop": None,  # {"train_acc": a, "after": k}: stop k epochs after the training data reach accuracy a (eval mode)
     "save_epochs": [],
     "weight_decay": 0.0,
     "augment": False,
@@ -115,6 +115,9 @@ class RunTable:
             | {k: s.train[k] for k in ("weight_decay", "augment", "precision")}
             | fields
         )
+        stop = s.train.get("tune_stop")
+        if phase == TUNE and stop and "stop" not in fields and not fields.get("shift"):  # a drift is fixed-length
+            run["stop"] = dict(stop)
         if phase in (PRETRAIN, TUNE):  # the fixed per-phase grid, whatever other experiments want
             grid = s.train["snapshot_epochs"]["pretrain" if phase == PRETRAIN else "tune"]
             run["save_epochs"] = sorted(e for e in grid if e < run["epochs"])
@@ -139,9 +142,11 @@ class RunTable:
         return self.run(s, "fresh", seed, TUNE, **fields)
 
     def stage(self, s: Setting, n: int, r: float, i: int, seed: int, parent: dict | None, epochs: int, until: float | None) -> dict:
-        """Stage ``i`` of ``n`` pretraining stages with class-imbalance ratio ``r`` (Fig. 4)."""
+        """Stage ``i`` of ``n`` pretraining stages with class-imbalance ratio ``r`` (Fig. 4), trained
+        until its data reach the training accuracy ``until`` (or for ``epochs``)."""
         subset = f"stages~{n}-r~{fmt(r)}-stage~{i}"
-        fields = {"parent": parent["id"] if parent else None, "subset": subset, "epochs": epochs, "until_train_acc": until}
+        stop = {"train_acc": until, "after": 0} if until is not None else None
+        fields = {"parent": parent["id"] if parent else None, "subset": subset, "epochs": epochs, "stop": stop}
         return self.run(s, f"stages~{n}-r~{fmt(r)}/stage~{i}", seed, STAGE + i, **fields)
 
     def row(self, experiment: str, arm: str, seed: int, run: dict, **params: object) -> None:

@@ -2,11 +2,13 @@
 
 * ``final``: one row per (experiment, condition, arm, seed): ``final_test_acc`` and
   ``final_train_acc`` are the mean accuracy over the last ``window`` epochs of the tuning run, or,
-  for a run trained until a training accuracy (``until_train_acc``, Ash & Adams' Table 1), its
-  accuracy at the epoch it stopped. ``stop_epoch`` is the first epoch whose training accuracy
-  reached the run's threshold (its ``until_train_acc``, else ``converged_at``; empty if none did);
-  ``converged`` says that both arms of the row's pair reached it, a fixed-length run before its
-  final window.
+  for a run with a stopping rule (``stop``: ``after`` epochs past the first epoch whose training
+  data reached ``train_acc`` in eval mode; Ash & Adams' Table 1 with ``after`` 0), the mean over
+  those ``after`` epochs (the accuracy at the stop when 0), and a capped run's last as many.
+  ``stop_epoch`` is the first epoch whose training accuracy (eval mode where measured, split
+  ``train_eval``, else the epoch's running mean) reached the run's threshold (its ``stop``, else
+  ``converged_at``; empty if none did); ``converged`` says that both arms of the row's pair
+  reached it, a fixed-length run before its final window.
 * ``gap``: one row per (experiment, condition) with paired runs: the statistics of
   ``stats.paired_gap`` of fresh against the other arm, paired by seed.
 """
@@ -24,27 +26,30 @@ FINAL_COLUMNS = ["experiment", "condition", "arm", "seed", "final_test_acc", "fi
 GAP_COLUMNS = ["experiment", "condition", "n", "fresh_mean", "warm_mean", "gap_mean", "gap_ci_low", "gap_ci_high", "p_value"]
 
 
-def final_accuracy(metrics: pd.DataFrame, window: int, until: dict[str, float] | None = None) -> pd.DataFrame:
+def final_accuracy(metrics: pd.DataFrame, window: int, stops: dict[str, dict] | None = None) -> pd.DataFrame:
     """Per run: mean train and test accuracy over its last ``window`` epochs (for a run in
-    ``until``, trained until that training accuracy: at its last epoch), and its epochs."""
+    ``stops``, over its last ``max(after, 1)`` epochs), and its epochs."""
     m = metrics[metrics.epoch > 0]
     last_epoch = m.groupby("run").epoch.transform("max")
-    stops = m.run.map(until or {}).notna()
-    last = m[(m.epoch > last_epoch - window) & ~stops | (m.epoch == last_epoch) & stops]
+    span = m.run.map({r: max(s["after"], 1) for r, s in (stops or {}).items()}).fillna(window)
+    last = m[m.epoch > last_epoch - span]
     acc = last.pivot_table(index="run", columns="split", values="acc", aggfunc="mean")
     out = pd.DataFrame({"final_test_acc": acc["test"], "final_train_acc": acc["train"]})
     return out.join(m.groupby("run").epoch.max().rename("epochs"))
 
 
-def convergence(metrics: pd.DataFrame, window: int, until: dict[str, float], converged_at: float) -> pd.DataFrame:
-    """Per run: ``stop_epoch``, the first epoch whose training accuracy reached the run's threshold
-    (``until[run]`` if it has one, else ``converged_at``), and ``converged``: it did, and a
-    fixed-length run did so before its final ``window``."""
-    train = metrics[(metrics.split == "train") & (metrics.epoch > 0)]
-    threshold = train.run.map(until).fillna(converged_at)
+def convergence(metrics: pd.DataFrame, window: int, stops: dict[str, dict], converged_at: float) -> pd.DataFrame:
+    """Per run: ``stop_epoch``, the first epoch whose training accuracy (``train_eval`` where the
+    run measured it, else ``train``) reached the run's threshold (its ``stops[run]["train_acc"]``,
+    else ``converged_at``), and ``converged``: it did, and a fixed-length run did so before its
+    final ``window``."""
+    m = metrics[metrics.epoch > 0]
+    measured = set(m.run[m.split == "train_eval"])
+    train = m[(m.split == "train_eval") | (m.split == "train") & ~m.run.isin(measured)]
+    threshold = train.run.map({r: s["train_acc"] for r, s in stops.items()}).fillna(converged_at)
     stop = train[train.acc >= threshold].groupby("run").epoch.min().reindex(train.run.unique())
     last = train.groupby("run").epoch.max()
-    limit = pd.Series({r: last[r] if r in until else last[r] - window for r in last.index})
+    limit = pd.Series({r: last[r] if r in stops else last[r] - window for r in last.index})
     return pd.DataFrame({"stop_epoch": stop, "converged": stop.le(limit.reindex(stop.index))})
 
 
@@ -59,16 +64,16 @@ def final_table(
     metrics: pd.DataFrame,
     window: int,
     thresholds: dict[str, float] | None = None,
-    until: dict[str, float] | None = None,
+    stops: dict[str, dict] | None = None,
     converged_at: float = 0.99,
 ) -> pd.DataFrame:
     """The ``final`` table: the rows of the run table joined with their runs' final accuracies and
-    convergence (``until`` maps runs trained until a training accuracy to it; a row is
-    ``converged`` when both arms of its pair are), and, for experiments with a speed
-    ``thresholds[experiment]``, ``epochs_to_threshold``."""
-    until = until or {}
+    convergence (``stops`` maps runs with a stopping rule to it; a row is ``converged`` when both
+    arms of its pair are), and, for experiments with a speed ``thresholds[experiment]``,
+    ``epochs_to_threshold``."""
+    stops = stops or {}
     rows_df = pd.DataFrame(rows)
-    per_run = final_accuracy(metrics, window, until).join(convergence(metrics, window, until, converged_at))
+    per_run = final_accuracy(metrics, window, stops).join(convergence(metrics, window, stops, converged_at))
     out = rows_df.join(per_run, on="run")
     out["converged"] = out.groupby(["experiment", "condition", "seed"]).converged.transform("all")
     params = [c for c in rows_df.columns if c not in FINAL_COLUMNS]

@@ -164,14 +164,17 @@ def train(
     eval_indices: torch.Tensor | None = None,
     checkpoint: str | Path | None = None,
     checkpoint_every: int = 0,
-    until_train_acc: float | None = None,
+    stop_train_acc: float | None = None,
+    stop_after: int = 0,
     save_epochs: tuple[int, ...] = (),
     bf16: bool = False,
     compile: bool = False,
 ) -> list[tuple[list[dict], dict[int, dict]]]:
     """Train a shard: ``models[i]`` for ``epochs`` epochs on ``schedule`` (``schedule(g, epoch)``
-    gives the example indices of one epoch, ``g`` seeded by ``order_seeds[i]`` and the epoch), or
-    until its epoch's training accuracy reaches ``until_train_acc``. Each model ends in its final
+    gives the example indices of one epoch, ``g`` seeded by ``order_seeds[i]`` and the epoch), or,
+    with ``stop_train_acc``, until ``stop_after`` epochs after the first epoch whose accuracy on
+    its training data (``eval_indices``) in eval mode reached it (recorded as split
+    ``train_eval``; ``epochs`` is then a cap). Each model ends in its final
     state, in place. Return per model its metric rows ``{epoch, split, loss, acc}`` and its state
     after each epoch in ``save_epochs`` (0 is the initial state). With ``checkpoint`` set, the
     shard's state is saved there every ``checkpoint_every`` epochs and on SIGTERM (then
@@ -181,10 +184,11 @@ def train(
     stack = Stack(models)
     forward = torch.compile(stack.forward) if compile else stack.forward
     ev = eval_indices if eval_indices is not None else torch.arange(len(y), device=x.device)
-    state = {"epoch": 0, "step": 0, "losses": [], "logits": [], "active": list(range(len(models))), "done": {}}
+    state = {"epoch": 0, "step": 0, "losses": [], "logits": [], "active": list(range(len(models))), "done": {}, "reached": {}}
     state |= {"metrics": [[] for _ in models], "snapshots": [{} for _ in models]}
     if checkpoint and Path(checkpoint).exists():
         state = load_checked(checkpoint)
+        state.setdefault("reached", {})  # a checkpoint written before the stopping rule kept it
         stack.params = {k: v.to(x.device).requires_grad_() for k, v in state.pop("params").items()}
         stack.buffers = {k: v.to(x.device) for k, v in state.pop("buffers").items()}
         opt = Optimizer(optimizer, stack.params.values(), lr, weight_decay)
@@ -231,14 +235,20 @@ def train(
             train_loss = (torch.stack(state["losses"], 1) @ sizes / n).tolist()
             train_acc = ((torch.cat(state["logits"], 1).argmax(-1) == y[orders]).sum(1) / n).tolist()
             test_loss, test_acc = evaluate(stack, data["x_test"], data["y_test"], bf16=bf16)
+            if stop_train_acc is not None:
+                fit_loss, fit_acc = evaluate(stack, x[ev], y[ev], bf16=bf16)
             for j, i in enumerate(active):
                 state["metrics"][i] += [
                     {"epoch": e, "split": "train", "loss": train_loss[j], "acc": train_acc[j]},
                     {"epoch": e, "split": "test", "loss": test_loss[j], "acc": test_acc[j]},
                 ]
+                if stop_train_acc is not None:
+                    state["metrics"][i].append({"epoch": e, "split": "train_eval", "loss": fit_loss[j], "acc": fit_acc[j]})
+                    if fit_acc[j] >= stop_train_acc:
+                        state["reached"].setdefault(i, e)
                 if e in save_epochs:
                     state["snapshots"][i][e] = stack.state(j)
-            finished = [j for j in range(len(active)) if until_train_acc is not None and train_acc[j] >= until_train_acc]
+            finished = [j for j, i in enumerate(active) if i in state["reached"] and e - state["reached"][i] >= stop_after]
             state["done"] |= {active[j]: stack.state(j) for j in finished}  # a finished seed leaves the stack
             if finished:
                 rows = torch.tensor([j for j in range(len(active)) if j not in finished], dtype=torch.long, device=x.device)

@@ -31,7 +31,7 @@ def runs(t: RunTable, cfg: dict) -> None:
                 overrides = cfg.get("model_settings", {}).get(model, {})
                 s = t.setting(dataset=dataset, model={"name": model} | overrides, optimizer=optimizer, lr=cfg["lr"][optimizer])
                 for seed in t.seeds(cfg):
-                    until = {"until_train_acc": cfg["until_train_acc"]}
+                    until = {"stop": {"train_acc": cfg["until_train_acc"], "after": 0}}
                     subset = f"fraction~{fmt(cfg['fraction'])}"
                     pre = t.run(s, f"pretrain/{subset}/until", seed, PRETRAIN, subset=subset, epochs=s.train["pretrain_epochs"], **until)
                     warm = t.run(s, f"warm/{subset}/until", seed, TUNE, parent=pre["id"], **until)

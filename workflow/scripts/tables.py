@@ -7,8 +7,8 @@ from warmstart.tables import final_table, runs_table
 with job(snakemake.log[0]):
     metrics = pd.concat([pd.read_csv(p) for p in snakemake.input], ignore_index=True)
     p = snakemake.params
-    until = {r["id"]: r["until_train_acc"] for r in p.runs if r["until_train_acc"] is not None}
-    final = final_table(p.rows, metrics, p.window, p.thresholds, until, p.converged_at)
+    stops = {r["id"]: r["stop"] for r in p.runs if r["stop"]}
+    final = final_table(p.rows, metrics, p.window, p.thresholds, stops, p.converged_at)
     out = snakemake.output
     tables = {out.final: final, out.metrics: metrics, out.runs: runs_table(p.runs)}
     for path, table in tables.items():
