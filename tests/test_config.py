@@ -33,6 +33,14 @@ def test_shipped_configs_are_valid(config):
         (lambda c: c["train"].update(device="tpu"), "train.device", "does not match"),
         (lambda c: c["experiments"]["fraction"].update(curves_fraction=0.3), "experiments.fraction.curves_fraction", "must be one of"),
         (lambda c: c["train"].update(final_window=1000), "train.final_window", "exceeds"),
+        (lambda c: c["diagnostics"].update(seeds=[0, 40]), "diagnostics.seeds", "not a seed of experiments.fraction"),
+        (
+            lambda c: c["experiments"]["shrink_perturb"].update(primary={"shrink": 0.3, "perturb": 0.1}),
+            "experiments.shrink_perturb.primary",
+            "must be a setting of the grid",
+        ),  # fmt: skip
+        (lambda c: c["experiments"]["pretrain_length"].update(few_epochs=7), "experiments.pretrain_length.few_epochs", "must be one of"),
+        (lambda c: c["train"].update(tune_stop={"train_acc": 0.99}), "train.tune_stop", "'after' is a required property"),
     ],
 )
 def test_bad_config_gives_one_line_naming_the_key(edit, key, expected):

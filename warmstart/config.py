@@ -81,6 +81,13 @@ def validate(config: dict, schema_path: str | Path) -> dict:
             f"config key diagnostics.epochs: {off[0]} is not on train.snapshot_epochs.tune {grid['tune']} "
             "(the start, 0, is always diagnosed); diagnostics read that grid's snapshots"
         )
+    def seeds(s: int | list[int]) -> set[int]:
+        return set(range(s)) if isinstance(s, int) else set(s)
+
+    if diag.get("enabled") and "seeds" in diag and fr.get("enabled"):
+        extra = seeds(diag["seeds"]) - seeds(fr.get("seeds", config["seeds"]))
+        if extra:
+            raise ConfigError(f"config key diagnostics.seeds: seed {min(extra)} is not a seed of experiments.fraction")
     sp = config["experiments"].get("shrink_perturb", {})
     if sp.get("enabled") and (sp["primary"]["shrink"] not in sp["shrink"] or sp["primary"]["perturb"] not in sp["perturb"]):
         raise ConfigError(

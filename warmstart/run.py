@@ -186,14 +186,18 @@ def diagnose(
     """Diagnostics (``warmstart.diagnostics.measure``) of run ``spec`` at each of ``epochs``, from
     its saved snapshots (its final state for its last epoch), on ``settings["subset"]`` random
     training examples of each half (``diagnostic_subsets``; ``seen`` is the pretraining subset's
-    index file); rows ``{run, epoch, half, quantity, value}``. The run's start is its epoch-0
+    index file); rows ``{run, epoch, half, quantity, value}``; epochs after the run stopped are
+    skipped. The run's start is its epoch-0
     snapshot (its initialisation if it has none)."""
     d = datasets.load(data, device)
     subsets = diagnostic_subsets(len(d["y_train"]), torch.load(seen, weights_only=True), settings["subset"], settings["subset_seed"])
     model = fresh_model(spec, d["meta"]).to(device)
     init = flat_params(model)
     saved = load_checked(model_file)
+    # the end (labelled with the run's epoch cap) is its final state, also when its stopping rule
+    # ended it earlier; grid epochs after such a stop have no snapshot and are skipped
     states = saved["snapshots"] | {spec["epochs"]: saved["model"]}
+    epochs = [e for e in epochs if e in states]
     if 0 in states:
         model.load_state_dict(states[0])
     start = flat_params(model)

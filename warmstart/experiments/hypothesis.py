@@ -61,7 +61,7 @@ def runs(t: RunTable, cfg: dict) -> None:
     tune = s.train["tune_epochs"]
     epochs = sorted({e for e in cfg["epochs"] if e < tune} | {0})
     noise = [e for e in cfg["noise_epochs"] if e in epochs or e == tune]
-    for seed in t.seeds(fr):
+    for seed in t.seeds(cfg if "seeds" in cfg else fr):
         pre = t.pretrain(s, f, seed)
         warm, fresh = t.warm(s, pre, seed), t.fresh(s, seed)
         base = {"experiment": "fraction", "condition": condition(fraction=f), "seed": seed, "seen": pre["subset"]}
@@ -73,7 +73,8 @@ def runs(t: RunTable, cfg: dict) -> None:
 def per_seed(diag: pd.DataFrame, final: pd.DataFrame, half: str) -> pd.DataFrame:
     """Per seed of the diagnosed condition: the gap, the warm-minus-fresh top Hessian eigenvalue
     and trace at the end of tuning, and the fresh-minus-warm ``tr Σ`` averaged over the early
-    tuning epochs where it was measured (excluding epoch 0's fresh init), on the examples of ``half``."""
+    tuning epochs where it was measured (excluding epoch 0's fresh init), on the examples of
+    ``half``; seeds that were not diagnosed are left out."""
     diag = diag[diag.half == half]
     cond = diag.condition.iloc[0]
     f = final[(final.experiment == "fraction") & (final.condition == cond)].pivot(index="seed", columns="arm", values="final_test_acc")
@@ -87,7 +88,7 @@ def per_seed(diag: pd.DataFrame, final: pd.DataFrame, half: str) -> pd.DataFrame
     if ("hessian_trace", "warm") in end:
         out["d_trace"] = end[("hessian_trace", "warm")] - end[("hessian_trace", "fresh")]
     out["d_noise"] = noise["fresh"] - noise["warm"]
-    return out
+    return out.dropna()  # the diagnosed seeds (diagnostics.seeds) among the condition's
 
 
 def contrasts(tables: dict[str, pd.DataFrame], cfg: dict) -> list:
