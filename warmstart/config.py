@@ -81,6 +81,7 @@ def validate(config: dict, schema_path: str | Path) -> dict:
             f"config key diagnostics.epochs: {off[0]} is not on train.snapshot_epochs.tune {grid['tune']} "
             "(the start, 0, is always diagnosed); diagnostics read that grid's snapshots"
         )
+
     def seeds(s: int | list[int]) -> set[int]:
         return set(range(s)) if isinstance(s, int) else set(s)
 
