@@ -13,7 +13,7 @@ with job(snakemake.log[0]):
     prov = [json.loads(open(f"results/runs/{r}/provenance.json").read()) for r in runs]
     commits = Counter(p["git_commit"] for p in prov)
     devices = Counter(p["device"] for p in prov)
-    seconds = sum(sum(p["seconds"].values()) for p in prov)
+    seconds = sum({p["shard"]["name"]: p["seconds"]["train_shard"] for p in prov}.values())  # once per shard
 
     def counted(c):
         return ", ".join(f"`{k}` ({n} runs)" for k, n in c.most_common())
@@ -21,7 +21,7 @@ with job(snakemake.log[0]):
     header = (
         "<!-- written by `snakemake docs` from results/: do not edit by hand -->\n"
         f"*Generated from `results/` by `snakemake docs`. {len(prov)} training runs, trained by {counted(commits)} "
-        f"on {counted(devices)}, {seconds / 60:.0f} min of training in all; tables and verdicts written by `{git_commit(ignore='docs')}`. "
+        f"on {counted(devices)}, {seconds / 60:.0f} min of training (summed over training jobs); tables and verdicts written by `{git_commit(ignore='docs')}`. "
         "Numbers vary between machines within their intervals (a different rounding is a different draw).*\n\n"
     )
     atomic_write_text(header + open(snakemake.input.summary).read(), snakemake.output.measured)
