@@ -21,7 +21,8 @@ with job(snakemake.log[0]):
     header = (
         "<!-- written by `snakemake docs` from results/: do not edit by hand -->\n"
         f"*Generated from `results/` by `snakemake docs`. {len(prov)} training runs, trained by {counted(commits)} "
-        f"on {counted(devices)}, {seconds / 60:.0f} min of training (summed over training jobs); tables and verdicts written by `{git_commit(ignore='docs')}`. "
+        f"on {counted(devices)}, {seconds / 60:.0f} min of training (summed over training jobs); "
+        f"tables and verdicts written by `{git_commit(ignore='docs')}`. "
         "Numbers vary between machines within their intervals (a different rounding is a different draw).*\n\n"
     )
     atomic_write_text(header + open(snakemake.input.summary).read(), snakemake.output.measured)
