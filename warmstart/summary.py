@@ -112,6 +112,8 @@ def summary(gap: pd.DataFrame, final: pd.DataFrame, contrasts: pd.DataFrame, not
         "",
         rules(verdict_settings),
         "",
+        "![Every primary contrast, estimate and 95% interval, coloured by its status](figures/primary.png)",
+        "",
         *overview,
         "",
     ]

@@ -11,6 +11,7 @@ from types import ModuleType
 
 import pandas as pd
 
+from warmstart import overview
 from warmstart.experiments import (
     fraction,
     hypothesis,
@@ -51,9 +52,16 @@ def settings(config: dict, name: str) -> dict:
     return dict(section) | study_keys(config)
 
 
+def owner(name: str) -> ModuleType:
+    """The module that draws the figures of ``name``: an experiment's, or ``overview``."""
+    return overview if name == "overview" else MODULES[name]
+
+
 def figures(config: dict) -> dict[str, tuple[str, Figure]]:
-    """Every figure of the enabled experiments: figure name -> (experiment, ``Figure``)."""
-    return {fig: (name, f) for name in enabled(config) for fig, f in MODULES[name].FIGURES.items()}
+    """Every figure of the enabled experiments, and the overview of their primary contrasts that
+    opens the summary: figure name -> (owner, ``Figure``)."""
+    out = {fig: (name, f) for name in enabled(config) for fig, f in MODULES[name].FIGURES.items()}
+    return out | {fig: ("overview", f) for fig, f in overview.FIGURES.items()}
 
 
 def build(config: dict) -> RunTable:

@@ -23,7 +23,13 @@ FIGURES = experiments.figures(config)  # figure name -> (experiment, Figure)
 # the figures the README shows (`snakemake docs`)
 DOC_FIGURES = [
     f
-    for f in ("fraction", "fraction_curves", "diagnostics_sharpness", "hypothesis")
+    for f in (
+        "primary",
+        "fraction",
+        "fraction_curves",
+        "diagnostics_sharpness",
+        "hypothesis",
+    )
     if f in FIGURES
 ]
 DIAGNOSE = {d["run"]: d for d in TABLE.diagnose}
@@ -81,8 +87,9 @@ def dataset_params(wildcards):
 
 
 def module_file(name):
-    """The source file of experiment ``name``'s module: an input of its figures and verdicts."""
-    return experiments.MODULES[name].__file__
+    """The source file of experiment ``name``'s module (or the overview's): an input of its
+    figures and verdicts."""
+    return experiments.owner(name).__file__
 
 
 def figure_inputs(wildcards):

@@ -5,7 +5,7 @@ rule figure:
         png=report(
             "results/figures/{figure}.png",
             caption="../report/figure.rst",
-            category=lambda w: experiments.MODULES[FIGURES[w.figure][0]].TITLE,
+            category=lambda w: experiments.owner(FIGURES[w.figure][0]).TITLE,
             labels=lambda w: {"figure": w.figure},
         ),
         pdf="results/figures/{figure}.pdf",
@@ -16,7 +16,7 @@ rule figure:
         ENV
     params:
         experiment=lambda w: FIGURES[w.figure][0],
-        settings=lambda w: SETTINGS[FIGURES[w.figure][0]],
+        settings=lambda w: SETTINGS.get(FIGURES[w.figure][0], {}),
         caption=lambda w: FIGURES[w.figure][1].caption,
     script:
         "../scripts/figure.py"

@@ -25,6 +25,7 @@ with job(snakemake.log[0]):
         f"tables and verdicts written by `{git_commit(ignore='docs')}`. "
         "Numbers vary between machines within their intervals (a different rounding is a different draw).*\n\n"
     )
-    atomic_write_text(header + open(snakemake.input.summary).read(), snakemake.output.measured)
+    body = open(snakemake.input.summary).read().replace("](figures/", "](")  # the figures sit beside it in docs/
+    atomic_write_text(header + body, snakemake.output.measured)
     for src, dst in zip(snakemake.input.figures, snakemake.output.figures):
         shutil.copyfile(src, dst)

@@ -1,13 +1,13 @@
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from warmstart.experiments import MODULES
+from warmstart.experiments import owner
 from warmstart.jobs import job
 from warmstart.plotting import save
 
 with job(snakemake.log[0]):
     p = snakemake.params
-    fig_spec = MODULES[p.experiment].FIGURES[snakemake.wildcards.figure]
+    fig_spec = owner(p.experiment).FIGURES[snakemake.wildcards.figure]
     tables = {name: pd.read_csv(snakemake.input[name]) for name in fig_spec.tables}
     with plt.style.context(snakemake.input.style):
         fig = fig_spec.draw(tables, p.settings)
