@@ -11,7 +11,10 @@ threshold within the cap, take the one with the best fresh validation accuracy (
 model a practitioner would tune); the cap is the next round number above 1.5 times the slowest
 stop seen. The warm start's accuracy and the gap are printed but play no part in the choice.
 
-    python tools/select_tuning.py [--lrs 0.001 0.002 0.004] [--seeds 4] [--cap 400]
+    python tools/select_tuning.py [--optimizer adam] [--lrs 0.001 0.002 0.004] [--seeds 4] [--cap 400]
+
+The other optimisers of ``pretrain_length`` are chosen the same way, each from a factor-2 grid
+around the rate it had before (``--optimizer sgd --lrs 0.05 0.1 0.2``).
 """
 
 import argparse
@@ -42,10 +45,10 @@ def split(config: dict) -> tuple[dict, torch.Tensor]:
     return data, half
 
 
-def trial(config: dict, data: dict, half: torch.Tensor, lr: float, seeds: list[int], cap: int, after: int) -> dict:
+def trial(config: dict, data: dict, half: torch.Tensor, optimizer: str, lr: float, seeds: list[int], cap: int, after: int) -> dict:
     """Pretrain, then warm and fresh tuning with the stopping rule, for ``seeds`` at rate ``lr``."""
     m, t = config["model"], config["train"]
-    kw = dict(optimizer=t["optimizer"], lr=lr, batch_size=t["batch_size"])
+    kw = dict(optimizer=optimizer, lr=lr, batch_size=t["batch_size"])
 
     def models():
         return [build_model(m["name"], (1, 40), 10, seed=s, width=m["width"], depth=m["depth"]) for s in seeds]
@@ -70,6 +73,7 @@ def trial(config: dict, data: dict, half: torch.Tensor, lr: float, seeds: list[i
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
+    parser.add_argument("--optimizer", default="adam", choices=["adam", "sgd", "momentum", "rmsprop"])
     parser.add_argument("--lrs", type=float, nargs="+", default=[0.001, 0.002, 0.004])
     parser.add_argument("--seeds", type=int, default=4)
     parser.add_argument("--cap", type=int, default=400)
@@ -79,12 +83,13 @@ if __name__ == "__main__":
     config = yaml.safe_load((ROOT / "config.yaml").read_text())
     data, half = split(config)
     seeds = [1000 + i for i in range(args.seeds)]
-    print(f"validation split: {len(data['y_test'])} held-out training examples; seeds {seeds}; cap {args.cap}, after {args.after}\n")
+    print(f"{args.optimizer}; validation split: {len(data['y_test'])} held-out training examples; seeds {seeds}; cap {args.cap}, "
+          f"after {args.after}\n")  # fmt: skip
     print("| lr | fresh: epochs to 99% (mean, max) | warm: epochs to 99% (mean, max) | fresh val acc | warm val acc | gap (not used) |")
     print("|---|---|---|---|---|---|")
     results = {}
     for lr in args.lrs:
-        r = trial(config, data, half, lr, seeds, args.cap, args.after)
+        r = trial(config, data, half, args.optimizer, lr, seeds, args.cap, args.after)
         results[lr] = r
         f, w = r["fresh"], r["warm"]
         print(f"| {lr:g} | {np.mean(f['stop']):.0f}, {max(f['stop']):.0f} | {np.mean(w['stop']):.0f}, {max(w['stop']):.0f} | "

@@ -1,10 +1,11 @@
 """A larger tuning learning rate (Berariu et al. 2021, Fig. 7).
 
 Runs: per seed and multiplier m, warm and fresh tuning with m times the learning rate (from the
-same pretraining). Primary contrasts, paired by seed: the reduction of the gap from the smallest
-to the largest multiplier (gap at x1 minus gap at x10; claimed positive) and the gap at the
-largest multiplier (claimed still positive, "does not close it"). Also reported: warm at the
-largest multiplier against fresh at the smallest.
+same pretraining, at the base rate ``lr``, the study's unless the section sets its own). Primary
+contrasts, paired by seed: the reduction of the gap from the smallest to the largest multiplier
+(gap at x1 minus gap at x10; claimed positive) and the gap at the largest multiplier (claimed
+still positive, "does not close it"). Also reported: warm at the largest multiplier against
+fresh at the smallest.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ CLAIMS = {"main": "A 10x larger tuning learning rate substantially reduces the g
 
 
 def runs(t: RunTable, cfg: dict) -> None:
-    s = t.setting()
+    s = t.setting(lr=cfg["lr"]) if cfg.get("lr") else t.setting()
     for seed in t.seeds(cfg):
         pre = t.pretrain(s, cfg["fraction"], seed)
         for mult in cfg["multipliers"]:
