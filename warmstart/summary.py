@@ -65,12 +65,11 @@ def claim_verdicts(name: str, contrasts: pd.DataFrame, notes: list[str]) -> tupl
     return lines, verdicts
 
 
-def experiment_section(name: str, gap: pd.DataFrame, final: pd.DataFrame, contrasts: pd.DataFrame, notes: list[str]) -> str:
-    """Markdown of one experiment: its conditions, then each claim with its verdict and contrasts."""
+def experiment_section(name: str, gap: pd.DataFrame, final: pd.DataFrame, body: list[str]) -> str:
+    """Markdown of one experiment: its conditions, then ``body`` (``claim_verdicts``'s lines)."""
     lines = [f"## {MODULES[name].TITLE} (`{name}`)", ""]
     if name != "hypothesis":
         lines += conditions_table(gap[gap.experiment == name], final[final.experiment == name]) + [""]
-    body, _ = claim_verdicts(name, contrasts, notes)
     return "\n".join(lines + body + [""])
 
 
@@ -97,9 +96,9 @@ def summary(gap: pd.DataFrame, final: pd.DataFrame, contrasts: pd.DataFrame, not
     and one section per experiment run (``notes``: experiment -> its secondary notes)."""
     names = [n for n in MODULES if n in notes]
     overview = ["| experiment | claim | verdict |", "|---|---|---|"]
+    judged = {name: claim_verdicts(name, contrasts, notes[name]) for name in names}
     for name in names:
-        _, verdicts = claim_verdicts(name, contrasts, [])
-        for key, v in verdicts.items():
+        for key, v in judged[name][1].items():
             word = HYPOTHESIS_WORDS[v] if name == "hypothesis" else v
             overview.append(f"| [{MODULES[name].TITLE}](#{name}) | {key.replace('_', ' ')} | {word} |")
     parts = [
@@ -117,5 +116,5 @@ def summary(gap: pd.DataFrame, final: pd.DataFrame, contrasts: pd.DataFrame, not
         *overview,
         "",
     ]
-    parts += [f'<a id="{name}"></a>\n\n' + experiment_section(name, gap, final, contrasts, notes[name]) for name in names]
+    parts += [f'<a id="{name}"></a>\n\n' + experiment_section(name, gap, final, judged[name][0]) for name in names]
     return "\n".join(parts)

@@ -184,6 +184,7 @@ def train(
     stack = Stack(models)
     forward = torch.compile(stack.forward) if compile else stack.forward
     ev = eval_indices if eval_indices is not None else torch.arange(len(y), device=x.device)
+    x_fit, y_fit = x[ev], y[ev]  # the run's training data, evaluated in eval mode at epoch 0 and by the stopping rule
     state = {"epoch": 0, "step": 0, "losses": [], "logits": [], "active": list(range(len(models))), "done": {}, "reached": {}}
     state |= {"metrics": [[] for _ in models], "snapshots": [{} for _ in models]}
     if checkpoint and Path(checkpoint).exists():
@@ -196,7 +197,7 @@ def train(
         state["losses"], state["logits"] = [t.to(x.device) for t in state["losses"]], [t.to(x.device) for t in state["logits"]]
     else:
         opt = Optimizer(optimizer, stack.params.values(), lr, weight_decay)
-        for split, (xs, ys) in (("train", (x[ev], y[ev])), ("test", (data["x_test"], data["y_test"]))):
+        for split, (xs, ys) in (("train", (x_fit, y_fit)), ("test", (data["x_test"], data["y_test"]))):
             for i, row in enumerate(zip(*evaluate(stack, xs, ys, bf16=bf16))):
                 state["metrics"][i].append(dict(zip(("epoch", "split", "loss", "acc"), (0, split, *row))))
         if 0 in save_epochs:
@@ -236,7 +237,7 @@ def train(
             train_acc = ((torch.cat(state["logits"], 1).argmax(-1) == y[orders]).sum(1) / n).tolist()
             test_loss, test_acc = evaluate(stack, data["x_test"], data["y_test"], bf16=bf16)
             if stop_train_acc is not None:
-                fit_loss, fit_acc = evaluate(stack, x[ev], y[ev], bf16=bf16)
+                fit_loss, fit_acc = evaluate(stack, x_fit, y_fit, bf16=bf16)
             for j, i in enumerate(active):
                 state["metrics"][i] += [
                     {"epoch": e, "split": "train", "loss": train_loss[j], "acc": train_acc[j]},

@@ -4,9 +4,9 @@ contrasts are built from.
 An experiment module defines ``NAME``, ``TITLE``, ``CLAIMS`` (claim key -> the paper's claim),
 ``runs(table, cfg)`` (adds its runs and rows to the run table), ``contrasts(tables, cfg)`` (its
 primary contrasts, declared in code before any data: ``verdicts.Contrast``), ``FIGURES`` (figure
-name -> ``Figure``) and, optionally, ``TABLES`` (the result tables its contrasts read; default
-``("final",)``). ``cfg`` is the experiment's config section plus the study-level keys of
-``study_keys``.
+name -> ``Figure``) and, optionally, ``notes(tables, cfg)`` (secondary lines for the summary).
+``tables`` holds ``final`` (and ``diagnostics`` when measured); ``cfg`` is the experiment's config
+section plus the study-level keys of ``study_keys``.
 """
 
 from __future__ import annotations
@@ -55,10 +55,9 @@ def other_arm(rows: pd.DataFrame) -> str:
 def gap(claim: str, name: str, rows: pd.DataFrame, kind: str = "effect") -> Contrast:
     """The condition's paired gap ``fresh - warm`` in final test accuracy, converged when every
     pair of the condition is (``final.csv``'s ``converged``)."""
-    a = arms(rows)
-    values = a["fresh"] - a[other_arm(rows)] if len(rows) else pd.Series(dtype=float)
-    cond = rows.condition.iloc[0] if len(rows) else ""
-    return Contrast(claim, name, kind, values, bool(len(rows) and rows.converged.all()), condition=cond)
+    if rows.empty:
+        return Contrast(claim, name, kind, pd.Series(dtype=float), False)
+    return Contrast(claim, name, kind, gaps(rows), bool(rows.converged.all()), condition=rows.condition.iloc[0])
 
 
 def gaps(rows: pd.DataFrame) -> pd.Series:

@@ -27,7 +27,6 @@ from warmstart.verdicts import Contrast
 
 NAME = "hypothesis"
 TITLE = "The hypothesis, measured directly (diagnostics)"
-TABLES = ("final", "diagnostics")
 CLAIMS = {
     "main": "Pretraining removes gradient noise from early tuning, so the warm start explores less and ends in a sharper "
     "minimum that generalises worse (Berariu et al. 2021; tested there only indirectly). Here sharpness (top eigenvalue of the "

@@ -29,7 +29,8 @@ rule gap:
         **({"diagnostics": "results/tables/diagnostics.csv"} if DIAGNOSE else {}),
         final="results/tables/final.csv",
         # the experiments' declared contrasts and the rules that judge them
-        code=[module_file(name) for name in SETTINGS] + [verdicts.__file__],
+        code=[module_file(name) for name in SETTINGS]
+        + [experiments.base.__file__, verdicts.__file__],
     output:
         gap="results/tables/gap.csv",
         contrasts="results/tables/contrasts.csv",
