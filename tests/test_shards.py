@@ -16,7 +16,7 @@ import pytest
 import torch
 from test_runs import study
 
-from warmstart import data, experiments, runs, shards
+from warmstart import data, experiments, interventions, runs, shards
 from warmstart.atomic import load_checked
 from warmstart.models import build_model
 from warmstart.run import execute
@@ -107,11 +107,20 @@ def test_a_shard_is_deterministic_and_its_size_does_not_change_a_seed(mnist1d_fi
         _close(x, y, 1e-5, 0, 300, 100)
 
 
-def test_resume_of_a_shard_after_a_seed_stopped_equals_the_uninterrupted_shard(mnist1d_file, tmp_path):
+HOOKS = {  # interventions whose state must survive a resume with a seed gone: none, continual backprop, L2 Init's anchors
+    "plain": None,
+    "cbp": {"name": "cbp", "rate": 0.05, "decay": 0.9, "maturity": 2},
+    "l2_init": {"name": "l2_init", "strength": 0.01},
+}
+
+
+@pytest.mark.parametrize("intervention", HOOKS)
+def test_resume_of_a_shard_after_a_seed_stopped_equals_the_uninterrupted_shard(mnist1d_file, tmp_path, intervention):
     d = data.load(mnist1d_file)
     kw, seeds, n = MODELS["mlp"][0], [0, 1, 2], 300
     extra = dict(epochs=6, stop_train_acc=0.23, save_epochs=(2, 4))
-    ref_models, ref = _shard(d, "mlp", seeds, kw, **extra)
+    hooks = lambda: {"hooks": interventions.during(HOOKS[intervention], lambda: _models("mlp", seeds, kw))}  # noqa: E731
+    ref_models, ref = _shard(d, "mlp", seeds, kw, **extra, **hooks())
     first_stop = min(max(r["epoch"] for r in m) for m, _ in ref)
     assert first_stop < 6
     calls = []
@@ -125,10 +134,14 @@ def test_resume_of_a_shard_after_a_seed_stopped_equals_the_uninterrupted_shard(m
     ckpt = tmp_path / "resume.pt"
     orders = [[s, 1] for s in seeds]
     with pytest.raises(Interrupted):
-        train(_models("mlp", seeds, kw), d, terminating, order_seeds=orders, checkpoint=ckpt, checkpoint_every=1, **SETTINGS | extra)
+        train(
+            _models("mlp", seeds, kw), d, terminating, order_seeds=orders, checkpoint=ckpt, checkpoint_every=1, **SETTINGS | extra | hooks()
+        )
     assert len(load_checked(ckpt)["active"]) < len(seeds)  # saved with a seed already out of the stack
     models = _models("mlp", seeds, kw)
-    resumed = train(models, d, shuffled(torch.arange(n)), order_seeds=orders, checkpoint=ckpt, checkpoint_every=1, **SETTINGS | extra)
+    resumed = train(
+        models, d, shuffled(torch.arange(n)), order_seeds=orders, checkpoint=ckpt, checkpoint_every=1, **SETTINGS | extra | hooks()
+    )
     assert [m for m, _ in resumed] == [m for m, _ in ref]
     for (_, s1), (_, s2), m1, m2 in zip(resumed, ref, models, ref_models):
         assert all(torch.equal(s1[e][k], s2[e][k]) for e in s2 for k in s2[e])
@@ -141,6 +154,11 @@ def test_resume_of_a_shard_after_a_seed_stopped_equals_the_uninterrupted_shard(m
         ("reset", "mnist1d/mlp/adam/warm/fraction~0.5/reset~layer2+head/seed~{}"),
         ("shrink_perturb", "mnist1d/mlp/adam/warm/fraction~0.5/shrink~0.5-perturb~0.1/seed~{}"),
         ("smooth_shift", "mnist1d/mlp/adam/shift/fraction~0.5/gamma~0.5/seed~{}"),
+        ("arena", "mnist1d/mlp/adam/warm/fraction~0.5/l2_init-strength~0.01/seed~{}"),
+        ("arena", "mnist1d/mlp/adam/warm/fraction~0.5/dash-shrink~0.3/seed~{}"),
+        ("arena", "mnist1d/mlp/adam/warm/fraction~0.5/sam-rho~0.05/seed~{}"),
+        ("arena", "mnist1d/mlp/adam/warm/fraction~0.5/redo-every~4-tau~0.5/seed~{}"),
+        ("arena", "mnist1d/mlp/adam/warm/fraction~0.5/cbp-decay~0.9-maturity~2-rate~0.05/seed~{}"),
     ],
 )
 def test_interventions_and_the_smooth_shift_are_per_seed_in_a_shard(mnist1d_file, tmp_path, experiment, run):

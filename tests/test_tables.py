@@ -104,12 +104,13 @@ def test_a_fixed_length_run_converges_only_before_its_final_window():
 
 def _summary(final: pd.DataFrame, experiments: dict[str, dict], tables: dict | None = None) -> str:
     """``summary.md`` from a final table, as the gap and summary rules write it."""
-    from warmstart.experiments import judge_all, notes_all
+    from warmstart.experiments import claims_all, judge_all, notes_all
 
     tables = {"final": final} | (tables or {})
     rules = {"alpha": 0.05, "margin_accuracy": 0.005, "margin_epochs": 2}
     contrasts = judge_all(tables, experiments, rules)
-    return summary(gap_table(final, contrasts), final, contrasts, notes_all(tables, experiments), "test setting", rules)
+    notes, claims = notes_all(tables, experiments), claims_all(experiments)
+    return summary(gap_table(final, contrasts), final, contrasts, notes, "test setting", rules, claims)
 
 
 def test_tables_pair_runs_by_seed_whatever_the_row_order():

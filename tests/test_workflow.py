@@ -87,7 +87,8 @@ def test_the_whole_study_runs_and_writes_the_contract_tables(workdir):
     assert list(metrics.columns) == ["run", "epoch", "split", "loss", "acc"]
     assert set(metrics.run) == set(runs_csv.run) and set(final.run) <= set(runs_csv.run)
     summary = (r / "summary.md").read_text()
-    claims = sum(len(experiments.MODULES[name].CLAIMS) for name in [*EXPERIMENTS, "hypothesis"])
+    tiny = yaml.safe_load((workdir / "configs/tiny.yaml").read_text())
+    claims = sum(len(experiments.claims(name, experiments.settings(tiny, name))) for name in [*EXPERIMENTS, "hypothesis"])
     assert all(f"(`{name}`)" in summary for name in EXPERIMENTS) and summary.count("**Verdict:") == claims
     for name in [*EXPERIMENTS, "fraction_curves", "primary"]:
         assert (r / f"figures/{name}.png").stat().st_size > 10_000 and (r / f"figures/{name}.pdf").stat().st_size > 5_000

@@ -8,6 +8,7 @@ import jsonschema
 import yaml
 
 from warmstart.errors import ConfigError
+from warmstart.units import unit_names
 
 
 def _key(path) -> str:
@@ -95,6 +96,23 @@ def validate(config: dict, schema_path: str | Path) -> dict:
             f"config key experiments.shrink_perturb.primary: {sp['primary']} must be a setting of the grid "
             f"(shrink {sp['shrink']}, perturb {sp['perturb']})"
         )
+    ar = config["experiments"].get("arena", {})
+    for i, arm in enumerate(ar.get("arms", []) if ar.get("enabled") else []):
+        grid = ar["grids"].get(arm["name"], {})
+        off = [k for k, values in grid.items() if arm.get(k) not in values]
+        if off:
+            raise ConfigError(
+                f"config key experiments.arena.arms[{i}].{off[0]}: {arm.get(off[0])} must be one of experiments.arena.grids."
+                f"{arm['name']}.{off[0]} {grid[off[0]]} (chosen on the validation split)"
+            )
+        if arm["name"] in ("redo", "cbp") and config["model"]["name"] not in ("mlp", "cnn"):
+            raise ConfigError(
+                f"config key experiments.arena.arms[{i}].name: {arm['name']} needs a model of Linear/Conv + ReLU units (mlp, cnn), "
+                f"not {config['model']['name']}"
+            )
+        units = unit_names(config["model"]["name"], config["model"]["depth"])
+        if arm["name"] == "reset" and arm["units"] not in [*units, "all"]:
+            raise ConfigError(f"config key experiments.arena.arms[{i}].units: {arm['units']!r} must be all or one of {', '.join(units)}")
     if pl.get("enabled") and pl["few_epochs"] not in pl["epochs"]:
         raise ConfigError(f"config key experiments.pretrain_length.few_epochs: {pl['few_epochs']} must be one of epochs {pl['epochs']}")
     if config["train"]["final_window"] > config["train"]["tune_epochs"]:

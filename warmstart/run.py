@@ -24,6 +24,7 @@ import psutil
 import torch
 
 from warmstart import data as datasets
+from warmstart import interventions
 from warmstart.atomic import atomic_write_text, load_checked, save_checked
 from warmstart.diagnostics import flat_params, measure
 from warmstart.interventions import reset_units, shrink_perturb
@@ -138,6 +139,9 @@ def execute(
     else:
         schedule = shuffled(indices)
     models = [initial_model(s, d["meta"], p).to(device) for s, p in zip(specs, parents or [None] * len(specs), strict=True)]
+    for s, model in zip(specs, models, strict=True):  # DASH: a one-shot intervention that reads the run's data
+        interventions.at_warm_start(s["intervention"], model, d["x_train"][indices], d["y_train"][indices])
+    hooks = interventions.during(spec["intervention"], lambda: [fresh_model(s, d["meta"]).to(device) for s in specs])
     if channels_last and d["x_train"].dim() == 4:  # images: NHWC kernels on GPU
         models = [m.to(memory_format=torch.channels_last) for m in models]
         d |= {k: d[k].contiguous(memory_format=torch.channels_last) for k in ("x_train", "x_test")}
@@ -150,7 +154,7 @@ def execute(
         eval_indices=indices, checkpoint=resume, checkpoint_every=checkpoint_every,
         stop_train_acc=(spec["stop"] or {}).get("train_acc"), stop_after=(spec["stop"] or {}).get("after", 0),
         save_epochs=tuple(spec["save_epochs"]),
-        bf16=spec["precision"] == "bf16", compile=compile,
+        bf16=spec["precision"] == "bf16", compile=compile, hooks=hooks,
     )  # fmt: skip
     seconds = {"start_to_first_step": setup, "train_shard": time.perf_counter() - started}
     seeds = [s["init_seed"] for s in specs]

@@ -33,6 +33,7 @@ FIELD_DEFAULTS = {
     "reset_mode": "restore",
     "shrink": None,
     "perturb": None,
+    "intervention": None,  # {"name": ..., its settings}: warmstart.interventions
     "subset": None,
     "shift": None,
     "stop": None,  # {"train_acc": a, "after": k}: stop k epochs after the training data reach accuracy a (eval mode)

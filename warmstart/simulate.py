@@ -61,9 +61,9 @@ def rates(config: dict, draws: int, ses: tuple[float, ...], margins: dict[str, f
     for _ in range(draws):
         final = null_final(rows, rng)
         for name, cfg in settings.items():
-            module = experiments.MODULES[name]
-            cs = module.contrasts({"final": final}, cfg)
+            cs = experiments.MODULES[name].contrasts({"final": final}, cfg)
             for se, contrasts in [(0.0, cs)] + [(s, planted(cs, rng, s, margins)) for s in ses]:
                 j = judge(name, contrasts, margins)
-                out += [{"experiment": name, "claim": c, "effect_se": se, "verdict": verdict(j[j.claim == c])} for c in module.CLAIMS]
+                claims = experiments.claims(name, cfg)
+                out += [{"experiment": name, "claim": c, "effect_se": se, "verdict": verdict(j[j.claim == c])} for c in claims]
     return pd.DataFrame(out).groupby(["experiment", "claim", "effect_se"]).verdict.value_counts(normalize=True).unstack(fill_value=0)

@@ -20,6 +20,10 @@ HYPOTHESIS_WORDS = {
     "inconclusive": "inconclusive",
     "not converged": "not converged",
 }
+# the arena's claims are "the intervention closes the gap": their verdicts read as what it does
+ARENA_WORDS = {"reproduced": "closes the gap", "partly reproduced": "narrows the gap", "not reproduced": "not better than plain warm",
+               "inconclusive": "not shown better than plain warm"}  # fmt: skip
+WORDS = {"hypothesis": HYPOTHESIS_WORDS, "arena": ARENA_WORDS}
 
 
 def _pct(x: float) -> str:
@@ -47,16 +51,17 @@ def conditions_table(gap: pd.DataFrame, final: pd.DataFrame) -> list[str]:
     return lines
 
 
-def claim_verdicts(name: str, contrasts: pd.DataFrame, notes: list[str]) -> tuple[list[str], dict[str, str]]:
-    """Per claim of experiment ``name``: the verdict and, below it, its contrasts and notes."""
-    module, lines, verdicts = MODULES[name], [], {}
+def claim_verdicts(name: str, contrasts: pd.DataFrame, notes: list[str], claims: dict[str, str]) -> tuple[list[str], dict[str, str]]:
+    """Per claim of experiment ``name`` (``claims``: key -> text): the verdict and, below it, its
+    contrasts and notes."""
+    lines, verdicts = [], {}
     c = contrasts[contrasts.experiment == name]
-    for key, text in module.CLAIMS.items():
+    for key, text in claims.items():
         rows = c[c.claim == key]
         v = verdict(rows)
         verdicts[key] = v
-        word = HYPOTHESIS_WORDS[v] if name == "hypothesis" else v
-        label = "" if len(module.CLAIMS) == 1 else f" ({key.replace('_', ' ')})"
+        word = WORDS.get(name, {}).get(v, v)
+        label = "" if len(claims) == 1 else f" ({key.replace('_', ' ')})"
         none = "" if len(rows) else " — no primary contrast could be formed from the conditions run"
         lines += [f"**Paper's claim{label}.** {text}", "", f"**Verdict: {word}**{none}", ""]
         lines += [f"- {describe(r)}" for r in rows.itertuples()]
@@ -91,15 +96,16 @@ def rules(verdict_settings: dict) -> str:
 
 
 def summary(gap: pd.DataFrame, final: pd.DataFrame, contrasts: pd.DataFrame, notes: dict[str, list[str]], setting: str,
-            verdict_settings: dict) -> str:  # fmt: skip
+            verdict_settings: dict, claims: dict[str, dict[str, str]]) -> str:  # fmt: skip
     """The whole ``summary.md``: a header naming the setting and the rules, a table of verdicts,
-    and one section per experiment run (``notes``: experiment -> its secondary notes)."""
+    and one section per experiment run (``notes``: experiment -> its secondary notes; ``claims``:
+    experiment -> its claims)."""
     names = [n for n in MODULES if n in notes]
     overview = ["| experiment | claim | verdict |", "|---|---|---|"]
-    judged = {name: claim_verdicts(name, contrasts, notes[name]) for name in names}
+    judged = {name: claim_verdicts(name, contrasts, notes[name], claims[name]) for name in names}
     for name in names:
         for key, v in judged[name][1].items():
-            word = HYPOTHESIS_WORDS[v] if name == "hypothesis" else v
+            word = WORDS.get(name, {}).get(v, v)
             overview.append(f"| [{MODULES[name].TITLE}](#{name}) | {key.replace('_', ' ')} | {word} |")
     parts = [
         "# Warm-start generalisation gap: summary",

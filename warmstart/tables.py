@@ -66,11 +66,13 @@ def final_table(
     thresholds: dict[str, float] | None = None,
     stops: dict[str, dict] | None = None,
     converged_at: float = 0.99,
+    seconds: dict[str, float] | None = None,
 ) -> pd.DataFrame:
     """The ``final`` table: the rows of the run table joined with their runs' final accuracies and
     convergence (``stops`` maps runs with a stopping rule to it; a row is ``converged`` when both
-    arms of its pair are), and, for experiments with a speed ``thresholds[experiment]``,
-    ``epochs_to_threshold``."""
+    arms of its pair are), for experiments with a speed ``thresholds[experiment]``,
+    ``epochs_to_threshold``, and, given ``seconds`` (run -> training seconds), a ``seconds`` column:
+    a cost, not a result (it depends on the machine)."""
     stops = stops or {}
     rows_df = pd.DataFrame(rows)
     per_run = final_accuracy(metrics, window, stops).join(convergence(metrics, window, stops, converged_at))
@@ -83,6 +85,9 @@ def final_table(
             mask = out.experiment == exp
             out.loc[mask, "epochs_to_threshold"] = out.loc[mask, "run"].map(epochs_to_threshold(metrics, th))
         params.append("epochs_to_threshold")
+    if seconds is not None:
+        out["seconds"] = out.run.map(seconds)
+        params.append("seconds")
     return out[FINAL_COLUMNS + params]
 
 
@@ -92,7 +97,7 @@ def gap_table(final: pd.DataFrame, contrasts: pd.DataFrame | None = None, margin
     columns; ``p_holm``, the Holm-adjusted p of the primary contrast that is this condition's gap
     (empty for secondary conditions); and ``reading``, this row alone read by
     ``verdicts.reading`` with the equivalence ``margin`` (accuracy, a fraction)."""
-    params = [c for c in final.columns if c not in FINAL_COLUMNS and c not in ("run", "parent", "epochs_to_threshold")]
+    params = [c for c in final.columns if c not in FINAL_COLUMNS and c not in ("run", "parent", "epochs_to_threshold", "seconds")]
     holm = {} if contrasts is None else {(r.experiment, r.condition): r.p_holm for r in contrasts.itertuples() if r.condition}
     records = []
     for (exp, cond), g in final.groupby(["experiment", "condition"], sort=False):

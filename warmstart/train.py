@@ -26,11 +26,11 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import functools
 import signal
 from collections.abc import Callable
 from pathlib import Path
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -38,15 +38,11 @@ from torch.func import functional_call, stack_module_state
 
 from warmstart.atomic import load_checked, save_checked
 from warmstart.errors import Interrupted
+from warmstart.interventions.hooks import Hooks
 from warmstart.optim import Optimizer
+from warmstart.randomness import seeded
 
 Schedule = Callable[[torch.Generator, int], torch.Tensor]  # (generator, epoch) -> example indices
-
-
-def seeded(*key: int) -> torch.Generator:
-    """A CPU generator whose state is a function of the non-negative integers ``key`` alone."""
-    seed = int(np.random.SeedSequence(list(key)).generate_state(1, np.uint64)[0] >> 1)
-    return torch.Generator().manual_seed(seed)
 
 
 def shuffled(indices: torch.Tensor) -> Schedule:
@@ -169,6 +165,7 @@ def train(
     save_epochs: tuple[int, ...] = (),
     bf16: bool = False,
     compile: bool = False,
+    hooks: Hooks | None = None,
 ) -> list[tuple[list[dict], dict[int, dict]]]:
     """Train a shard: ``models[i]`` for ``epochs`` epochs on ``schedule`` (``schedule(g, epoch)``
     gives the example indices of one epoch, ``g`` seeded by ``order_seeds[i]`` and the epoch), or,
@@ -179,10 +176,13 @@ def train(
     after each epoch in ``save_epochs`` (0 is the initial state). With ``checkpoint`` set, the
     shard's state is saved there every ``checkpoint_every`` epochs and on SIGTERM (then
     ``Interrupted`` is raised), and training resumes from it when it exists. ``bf16`` runs forward
-    and loss under bf16 autocast; ``compile`` trains through ``torch.compile`` of the forward."""
+    and loss under bf16 autocast; ``compile`` trains through ``torch.compile`` of the forward.
+    ``hooks`` (``warmstart.interventions``) is what an intervention does during training: a
+    penalty on each seed's loss, a changed gradient (SAM), an edit after each update."""
     x, y = data["x_train"], data["y_train"]
     stack = Stack(models)
     forward = torch.compile(stack.forward) if compile else stack.forward
+    hooks = hooks or Hooks()
     ev = eval_indices if eval_indices is not None else torch.arange(len(y), device=x.device)
     x_fit, y_fit = x[ev], y[ev]  # the run's training data, evaluated in eval mode at epoch 0 and by the stopping rule
     state = {"epoch": 0, "step": 0, "losses": [], "logits": [], "active": list(range(len(models))), "done": {}, "reached": {}}
@@ -194,6 +194,7 @@ def train(
         stack.buffers = {k: v.to(x.device) for k, v in state.pop("buffers").items()}
         opt = Optimizer(optimizer, stack.params.values(), lr, weight_decay)
         opt.load_state_dict(state.pop("optimizer"))
+        hooks.load_state_dict(state.pop("hooks", {}))
         state["losses"], state["logits"] = [t.to(x.device) for t in state["losses"]], [t.to(x.device) for t in state["logits"]]
     else:
         opt = Optimizer(optimizer, stack.params.values(), lr, weight_decay)
@@ -205,7 +206,16 @@ def train(
                 state["snapshots"][i][0] = stack.state(i)
 
     def save() -> None:
-        save_checked(state | {"params": stack.params, "buffers": stack.buffers, "optimizer": opt.state_dict()}, checkpoint)
+        tensors = {"params": stack.params, "buffers": stack.buffers, "optimizer": opt.state_dict(), "hooks": hooks.state_dict()}
+        save_checked(state | tensors, checkpoint)
+
+    def closure(xb: torch.Tensor, yb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        with autocast(x, bf16):
+            out = forward(xb)
+            loss = per_example_loss(out, yb).mean(1)
+        opt.zero_grad()
+        (loss + hooks.penalty(stack.params)).sum().backward()  # each seed's gradient is its own
+        return out, loss
 
     stop = []
     previous = signal.signal(signal.SIGTERM, lambda *_: stop.append(1)) if checkpoint else None
@@ -219,12 +229,10 @@ def train(
                 xb, yb = x[idx], y[idx]
                 if augment:
                     xb = torch.stack([flip_crop(xb[j], seeded(*order_seeds[i], e, step + 1, 7)) for j, i in enumerate(active)])
-                with autocast(x, bf16):
-                    out = forward(xb)
-                    loss = per_example_loss(out, yb).mean(1)
-                opt.zero_grad()
-                loss.sum().backward()  # each seed's gradient is its own
+                out, loss = closure(xb, yb)
+                hooks.gradient(stack.params, functools.partial(closure, xb, yb))
                 opt.step()
+                hooks.after_step(stack, opt, xb, [(*order_seeds[i], e, step + 1) for i in active])
                 state["losses"].append(loss.detach())  # reduced at the epoch's end: no kernel, no sync per step
                 state["logits"].append(out.detach().float())
                 state["step"] = step + 1
@@ -254,6 +262,7 @@ def train(
             if finished:
                 rows = torch.tensor([j for j in range(len(active)) if j not in finished], dtype=torch.long, device=x.device)
                 stack.select(rows, opt.select(rows))
+                hooks.select(rows)
                 state["active"] = [active[j] for j in rows.tolist()]
             state.update(epoch=e, step=0, losses=[], logits=[])
             if checkpoint and checkpoint_every and e % checkpoint_every == 0 and e < epochs:

@@ -13,6 +13,7 @@ import pandas as pd
 
 from warmstart import overview
 from warmstart.experiments import (
+    arena,
     fraction,
     hypothesis,
     pretrain_length,
@@ -30,10 +31,8 @@ from warmstart.runs import RunTable
 from warmstart.verdicts import CONTRAST_COLUMNS, judge
 
 # in the order of the summary; ``hypothesis`` reads the diagnostics of ``fraction``
-MODULES: dict[str, ModuleType] = {
-    m.NAME: m
-    for m in (fraction, pretrain_length, smooth_shift, stages, width_depth, reset, speed, tune_lr, shrink_perturb, table1, hypothesis)
-}
+ORDER = (fraction, pretrain_length, smooth_shift, stages, width_depth, reset, speed, tune_lr, shrink_perturb, table1, arena, hypothesis)
+MODULES: dict[str, ModuleType] = {m.NAME: m for m in ORDER}
 EXPERIMENTS = [name for name in MODULES if name != "hypothesis"]
 
 
@@ -80,6 +79,18 @@ def judge_all(tables: dict, experiments: dict[str, dict], verdict_settings: dict
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=CONTRAST_COLUMNS)
 
 
+def claims(name: str, cfg: dict) -> dict[str, str]:
+    """Experiment ``name``'s claims (key -> text): its module's ``claims(cfg)`` where they depend
+    on the config (the arena's, one per intervention), else its ``CLAIMS``."""
+    module = MODULES[name]
+    return module.claims(cfg) if hasattr(module, "claims") else module.CLAIMS
+
+
 def notes_all(tables: dict, experiments: dict[str, dict]) -> dict[str, list[str]]:
     """Each experiment's secondary notes for the summary (its module's ``notes``, if any)."""
     return {name: MODULES[name].notes(tables, cfg) if hasattr(MODULES[name], "notes") else [] for name, cfg in experiments.items()}
+
+
+def claims_all(experiments: dict[str, dict]) -> dict[str, dict[str, str]]:
+    """Every experiment's claims (``claims``), for the summary."""
+    return {name: claims(name, cfg) for name, cfg in experiments.items()}

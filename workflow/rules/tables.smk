@@ -1,6 +1,7 @@
 rule tables:
     input:
-        expand("results/runs/{run}/metrics.csv", run=sorted(RUNS)),
+        metrics=expand("results/runs/{run}/metrics.csv", run=sorted(RUNS)),
+        provenance=expand("results/runs/{run}/provenance.json", run=sorted(RUNS)),
     output:
         final="results/tables/final.csv",
         metrics="results/tables/metrics.csv",

@@ -1,3 +1,5 @@
+import json
+
 import pandas as pd
 
 from warmstart.atomic import atomic_write_text
@@ -5,10 +7,14 @@ from warmstart.jobs import job
 from warmstart.tables import final_table, runs_table
 
 with job(snakemake.log[0]):
-    metrics = pd.concat([pd.read_csv(p) for p in snakemake.input], ignore_index=True)
+    metrics = pd.concat([pd.read_csv(p) for p in snakemake.input.metrics], ignore_index=True)
     p = snakemake.params
     stops = {r["id"]: r["stop"] for r in p.runs if r["stop"]}
-    final = final_table(p.rows, metrics, p.window, p.thresholds, stops, p.converged_at)
+    seconds = {}  # training time per run: its shard's, shared equally by the shard's seeds
+    for path in snakemake.input.provenance:
+        prov = json.loads(open(path).read())
+        seconds[prov["run"]["id"]] = prov["seconds"]["train_shard"] / len(prov["shard"]["seeds"])
+    final = final_table(p.rows, metrics, p.window, p.thresholds, stops, p.converged_at, seconds)
     out = snakemake.output
     tables = {out.final: final, out.metrics: metrics, out.runs: runs_table(p.runs)}
     for path, table in tables.items():

@@ -1,4 +1,4 @@
-"""What is done to a pretrained model at the warm start, before tuning begins.
+"""What is done to a pretrained model once, at the warm start, before tuning begins.
 
 * ``reset_units`` (Berariu et al. 2021, Fig. 6): the named units take the state of the model
   ``init``, parameters and buffers alike; the other units keep their pretrained state. ``init``

@@ -1,0 +1,112 @@
+"""Choose each arena intervention's setting on a validation split, never the test set.
+
+The split is ``tools/select_tuning.py``'s: a random 20% of the default MNIST-1D training set held
+out as validation, the rest playing the training set, pretraining on a random half of it. Seeds
+disjoint from the study's (1000 + i) pretrain once with the study's settings; then, for every
+setting of every intervention's grid (``experiments.arena.grids`` of ``config.yaml``; the
+product of its lists), the warm start is tuned with that intervention under the study's stopping
+rule, as the pipeline trains it (``warmstart.run``: shrink & perturb's noise and DASH at the warm
+start, the other interventions during tuning).
+
+Rule, fixed before running: per intervention, among the settings whose every seed reaches the
+training-accuracy threshold within the cap, take the one with the best mean validation accuracy
+(the accuracy the intervention is for). The fresh and plain-warm validation accuracies are printed
+for reference and play no part in the choice.
+
+    python tools/select_interventions.py [--seeds 4] [--only sam redo]
+"""
+
+import argparse
+import itertools
+import math
+from pathlib import Path
+
+import numpy as np
+import torch
+import yaml
+from select_tuning import split
+
+from warmstart import interventions
+from warmstart.models import build_model
+from warmstart.run import PERTURB_SEED
+from warmstart.train import shuffled, train
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def tune(config: dict, data: dict, starts: list, seeds: list[int], hooks=None) -> tuple[list[float], list[float]]:
+    """Tune ``starts`` on the training part with the study's stopping rule: per seed the epoch it
+    reached the threshold (inf if never) and its validation accuracy over the final window."""
+    t = config["train"]
+    stop = t["tune_stop"]
+    res = train(starts, data, shuffled(torch.arange(len(data["y_train"]))), optimizer=t["optimizer"], lr=t["lr"],
+                batch_size=t["batch_size"], order_seeds=[[s, 1] for s in seeds], epochs=t["tune_epochs"],
+                stop_train_acc=stop["train_acc"], stop_after=stop["after"], hooks=hooks)  # fmt: skip
+    reached, val = [], []
+    for metrics, _ in res:
+        fit = {r["epoch"]: r["acc"] for r in metrics if r["split"] == "train_eval"}
+        reached.append(min((e for e, a in fit.items() if a >= stop["train_acc"]), default=math.inf))
+        last = max(fit)
+        val.append(np.mean([r["acc"] for r in metrics if r["split"] == "test" and r["epoch"] > last - max(stop["after"], 1)]))
+    return reached, val
+
+
+def warm_starts(config: dict, data: dict, pretrained: list, seeds: list[int], name: str, setting: dict) -> tuple[list, object]:
+    """Copies of the pretrained models with a one-shot intervention applied, and the training hooks."""
+    m = config["model"]
+    fresh = lambda s: build_model(m["name"], (1, 40), 10, seed=s, width=m["width"], depth=m["depth"])  # noqa: E731
+    starts = []
+    for s, model in zip(seeds, pretrained, strict=True):
+        w = fresh(s)
+        w.load_state_dict(model.state_dict())
+        if name == "shrink_perturb":
+            interventions.shrink_perturb(w, fresh(PERTURB_SEED + s), setting["shrink"], setting["perturb"])
+        starts.append(w)
+    spec = None if name == "shrink_perturb" else {"name": name, **setting}
+    for w in starts:
+        interventions.at_warm_start(spec, w, data["x_train"], data["y_train"])
+    return starts, interventions.during(spec, lambda: [fresh(s) for s in seeds])
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seeds", type=int, default=4)
+    parser.add_argument("--only", nargs="*", default=None, help="interventions to search (default: every grid)")
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    config = yaml.safe_load((ROOT / "config.yaml").read_text())
+    t, m = config["train"], config["model"]
+    data, half = split(config)
+    seeds = [1000 + i for i in range(args.seeds)]
+    models = lambda: [build_model(m["name"], (1, 40), 10, seed=s, width=m["width"], depth=m["depth"]) for s in seeds]  # noqa: E731
+    pretrained = models()
+    train(pretrained, data, shuffled(half), optimizer=t["optimizer"], lr=t["lr"], batch_size=t["batch_size"],
+          order_seeds=[[s, 0] for s in seeds], epochs=t["pretrain_epochs"], eval_indices=half)  # fmt: skip
+    print(f"validation split: {len(data['y_test'])} held-out training examples; seeds {seeds}; stopping rule {t['tune_stop']}, "
+          f"cap {t['tune_epochs']}\n")  # fmt: skip
+    print("| intervention | setting | epochs to 99% (mean, max) | validation acc |")
+    print("|---|---|---|---|")
+    for label, starts in (
+        ("fresh", models()),
+        ("plain warm", warm_starts(config, data, pretrained, seeds, "shrink_perturb", {"shrink": 1.0, "perturb": 0.0})[0]),
+    ):
+        r, v = tune(config, data, starts, seeds)
+        print(f"| {label} | – | {np.mean(r):.0f}, {max(r):.0f} | {100 * np.mean(v):.2f} |", flush=True)
+    grids = config["experiments"]["arena"]["grids"]
+    chosen = {}
+    for name, grid in grids.items():
+        if args.only and name not in args.only:
+            continue
+        results = {}
+        for values in itertools.product(*grid.values()):
+            setting = dict(zip(grid, values))
+            starts, hooks = warm_starts(config, data, pretrained, seeds, name, setting)
+            r, v = tune(config, data, starts, seeds, hooks)
+            results[tuple(values)] = (r, v)
+            text = ", ".join(f"{k} {x:g}" for k, x in setting.items())
+            print(f"| {name} | {text} | {np.mean(r):.0f}, {max(r):.0f} | {100 * np.mean(v):.2f} |", flush=True)
+        ok = {k: rv for k, rv in results.items() if all(math.isfinite(x) for x in rv[0])}
+        chosen[name] = dict(zip(grid, max(ok, key=lambda k: np.mean(ok[k][1])))) if ok else None
+    print("\nchosen (best validation accuracy among settings whose every seed converged):")
+    for name, setting in chosen.items():
+        print(f"  {name}: {setting if setting else 'none converged'}")

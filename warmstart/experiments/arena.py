@@ -1,0 +1,162 @@
+"""An arena of plasticity interventions on the warm start (beyond both papers).
+
+Runs: per seed, at the headline fraction, the plain warm start, the fresh start, and the warm
+start with each intervention of ``arms`` (``warmstart.interventions``: L2 and L2 Init, shrink &
+perturb, DASH, head and full resets in both modes, ReDo, continual backprop, SAM), all paired by
+seed with the same fresh and plain-warm runs (runs shared with ``reset`` and ``shrink_perturb``
+are trained once). Each intervention's setting is chosen on a validation split from the grid of
+``grids`` (``tools/select_interventions.py``), never on the test set; the config must hold the
+choice.
+
+Claims, one per intervention, "it closes the warm-start gap", with two primary contrasts each,
+under one Holm correction over the arena: the intervention beats the plain warm start (effect,
+``acc(intervention) − acc(warm)``) and it is equivalent to fresh (equivalence,
+``acc(fresh) − acc(intervention)`` within the margin). Read: *reproduced* = closes the gap,
+*partly* = narrows it (better than plain warm, not shown equivalent to fresh), otherwise not shown
+better than the plain warm start.
+"""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from warmstart.experiments.base import Figure, arms, select
+from warmstart.experiments.reset import reset_path
+from warmstart.plotting import COLORS, CYCLE, n_seeds
+from warmstart.runs import RunTable, fmt
+from warmstart.stats import mean_ci
+from warmstart.units import unit_names
+from warmstart.verdicts import Contrast
+
+NAME = "arena"
+TITLE = "Arena of plasticity interventions"
+READINGS = {"reproduced": "closes the gap", "partly reproduced": "narrows the gap"}
+
+
+def label(arm: dict) -> str:
+    """An arm's name in tables and figures: ``l2_init``, ``reset_head_resample``, ..."""
+    if arm["name"] == "reset":
+        return f"reset_{arm['units']}_{arm['mode']}"
+    return arm["name"]
+
+
+def claim_text(arm: dict) -> str:
+    settings = ", ".join(f"{k} {fmt(v)}" for k, v in arm.items() if k != "name")
+    return f"{label(arm)} ({settings}) closes the warm-start gap: better than the plain warm start and equivalent to fresh."
+
+
+def claims(cfg: dict) -> dict[str, str]:
+    return {label(a): claim_text(a) for a in cfg["arms"]}
+
+
+CLAIMS: dict[str, str] = {}  # one per arm of the config: ``claims``
+
+
+def warm_run(t: RunTable, s, pre: dict, seed: int, arm: dict) -> dict:
+    """The warm run of one arm; resets and shrink & perturb share their runs with their own experiments."""
+    name = arm["name"]
+    if name == "reset":
+        units = unit_names(s.model["name"], s.model["depth"])
+        reset = units if arm["units"] == "all" else units[units.index(arm["units"]) :]
+        return t.warm(s, pre, seed, path=reset_path("+".join(reset), arm["mode"]), reset=reset, reset_mode=arm["mode"])
+    if name == "shrink_perturb":
+        path = f"shrink~{fmt(arm['shrink'])}-perturb~{fmt(arm['perturb'])}"
+        return t.warm(s, pre, seed, path=path, shrink=arm["shrink"], perturb=arm["perturb"])
+    path = "-".join([name] + [f"{k}~{fmt(v)}" for k, v in arm.items() if k != "name"])
+    return t.warm(s, pre, seed, path=path, intervention=dict(arm))
+
+
+def runs(t: RunTable, cfg: dict) -> None:
+    s = t.setting()
+    for seed in t.seeds(cfg):
+        pre = t.pretrain(s, cfg["fraction"], seed)
+        fresh = t.fresh(s, seed)
+        t.pair(NAME, seed, t.warm(s, pre, seed), fresh, intervention="none")
+        for arm in cfg["arms"]:
+            t.pair(NAME, seed, warm_run(t, s, pre, seed, arm), fresh, arm=label(arm), intervention=label(arm))
+
+
+def contrasts(tables: dict[str, pd.DataFrame], cfg: dict) -> list:
+    final = tables["final"]
+    plain = select(final, NAME, intervention="none")
+    a = arms(plain)
+    out = []
+    for arm in cfg["arms"]:
+        name = label(arm)
+        rows = select(final, NAME, intervention=name)
+        b = arms(rows)
+        both = bool(rows.converged.all() and plain.converged.all()) and not rows.empty
+        out += [
+            Contrast(name, f"{name}: accuracy - plain warm", "effect", b.get(name, pd.Series(dtype=float)) - a.get("warm", np.nan), both),
+            Contrast(name, f"{name}: fresh - accuracy", "equivalence", b.get("fresh", np.nan) - b.get(name, pd.Series(dtype=float)),
+                     bool(rows.converged.all()) and not rows.empty, condition=rows.condition.iloc[0] if len(rows) else ""),
+        ]  # fmt: skip
+    return out
+
+
+def ranking(final: pd.DataFrame) -> pd.DataFrame:
+    """Per arm (the plain warm start included): the mean paired gap to fresh with its 95% interval,
+    and its cost: mean epochs to the stopping threshold and mean training seconds per run; best first."""
+    f = final[final.experiment == NAME]
+    out = []
+    for name, rows in f.groupby("intervention", sort=False):
+        a = arms(rows)
+        other = next(c for c in a.columns if c != "fresh")
+        m, lo, hi = mean_ci((a["fresh"] - a[other]).dropna())
+        mine = rows[rows.arm != "fresh"]
+        seconds = mine["seconds"].mean() if "seconds" in mine else np.nan
+        out.append({"intervention": name, "gap": m, "lo": lo, "hi": hi, "epochs": mine.stop_epoch.mean(), "seconds": seconds})
+    return pd.DataFrame(out).sort_values("gap").reset_index(drop=True)
+
+
+def notes(tables: dict[str, pd.DataFrame], cfg: dict) -> list[str]:
+    r = ranking(tables["final"])
+    return [
+        f"{x.intervention}: gap to fresh {100 * x.gap:+.2f} [{100 * x.lo:+.2f}, {100 * x.hi:+.2f}] points, "
+        f"{x.epochs:.0f} epochs to the threshold, {x.seconds:.1f} s per run"
+        for x in r.itertuples()
+    ]
+
+
+def by_gap(tables: dict[str, pd.DataFrame], cfg: dict) -> plt.Figure:
+    """Left: each intervention's paired gap to fresh (95% interval), best first, the plain warm
+    start's gap as a line, fresh at 0 with the equivalence margin as a band. Right: its cost,
+    epochs to the stopping threshold and training seconds per run."""
+    r = ranking(tables["final"])
+    y = np.arange(len(r))
+    fig, (a, b) = plt.subplots(1, 2, figsize=(10, 0.35 * len(r) + 1.6), sharey=True, gridspec_kw={"width_ratios": [3, 2]})
+    margin = 100 * cfg.get("margin_accuracy", 0.005)
+    a.axvspan(-margin, margin, color=COLORS["fresh"], alpha=0.15, lw=0, label="fresh ± margin")
+    a.axvline(0, color=COLORS["fresh"], lw=1)
+    plain = r[r.intervention == "none"]
+    if len(plain):
+        a.axvline(100 * plain.gap.iloc[0], color=COLORS["warm"], lw=1, ls="--", label="plain warm start")
+    colors = [COLORS["warm"] if n == "none" else CYCLE[0] for n in r.intervention]
+    for x, yi, c in zip(r.itertuples(), y, colors, strict=True):
+        a.errorbar(100 * x.gap, yi, xerr=[[100 * (x.gap - x.lo)], [100 * (x.hi - x.gap)]], fmt="o", color=c, capsize=3, ms=5)
+    a.set_yticks(y, ["plain warm start" if n == "none" else n for n in r.intervention], fontsize=8)
+    a.invert_yaxis()
+    a.set(xlabel="gap to fresh (points): fresh − arm")
+    a.legend(fontsize=7, loc="lower right")
+    b.barh(y - 0.2, r.epochs, height=0.4, color=CYCLE[2], label="epochs to threshold")
+    b2 = b.twiny()
+    b2.barh(y + 0.2, r.seconds, height=0.4, color=CYCLE[3], label="seconds per run")
+    b.set(xlabel="epochs to the stopping threshold")
+    b2.set(xlabel="training seconds per run")
+    fig.legend(*[sum(x, []) for x in zip(b.get_legend_handles_labels(), b2.get_legend_handles_labels())], fontsize=7, loc="lower right")
+    seeds = n_seeds(tables["final"][tables["final"].experiment == NAME])
+    fig.suptitle(f"Interventions at the warm start, fraction {fmt(cfg['fraction'])} ({seeds} seeds)")
+    return fig
+
+
+FIGURES = {
+    "arena": Figure(
+        by_gap,
+        ("final",),
+        "Every intervention's gap to the fresh start (fresh minus the warm start with the intervention, paired by seed, 95% "
+        "interval), best first, with the plain warm start's gap (dashed) and fresh ± the equivalence margin (band); right, "
+        "its cost: epochs to the stopping threshold and training seconds per run.",
+    )
+}

@@ -1,0 +1,37 @@
+"""L2 toward the initialisation (Kumar et al. 2023, "Maintaining plasticity in continual learning
+via regenerative regularization") and plain L2 as its baseline.
+
+L2 Init adds ``λ·‖θ − θ₀‖²`` to the training loss, where ``θ₀`` are the parameters the network
+was initialised with before any training: for a warm start, the initialisation its pretraining
+started from, which is also its fresh partner's starting point (``warmstart.runs``). Plain L2
+adds ``λ·‖θ‖²`` (the same term with ``θ₀ = 0``; as weight decay, a decay of ``2λ``). Both sum over
+every parameter, weights and biases, of one seed; each seed's term is its own.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from warmstart.interventions.hooks import Hooks
+
+
+class L2(Hooks):
+    """``λ·‖θ − anchor‖²`` per seed; ``anchors`` maps each parameter key to the stacked anchor
+    ``(S, ...)``, or is ``None`` for plain L2 (anchor 0)."""
+
+    def __init__(self, strength: float, anchors: dict[str, torch.Tensor] | None = None):
+        self.strength, self.anchors = strength, anchors
+
+    def penalty(self, params: dict[str, torch.Tensor]) -> torch.Tensor:
+        terms = [(p - self.anchors[k] if self.anchors else p).flatten(1).pow(2).sum(1) for k, p in params.items()]
+        return self.strength * torch.stack(terms).sum(0)
+
+    def select(self, rows: torch.Tensor) -> None:
+        if self.anchors:
+            self.anchors = {k: v[rows] for k, v in self.anchors.items()}
+
+    def state_dict(self) -> dict:
+        return {"anchors": self.anchors}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.anchors = state["anchors"]
