@@ -41,6 +41,19 @@ def test_shipped_configs_are_valid(config):
         ),  # fmt: skip
         (lambda c: c["experiments"]["pretrain_length"].update(few_epochs=7), "experiments.pretrain_length.few_epochs", "must be one of"),
         (lambda c: c["train"].update(tune_stop={"train_acc": 0.99}), "train.tune_stop", "'after' is a required property"),
+        (
+            lambda c: c["experiments"]["arena"]["arms"][1].update(strength=0.003),
+            "experiments.arena.arms[1].strength",
+            "must be one of experiments.arena.grids.l2_init.strength",
+        ),
+        (lambda c: c["experiments"]["arena"]["arms"][4].update(units="layer9"), "experiments.arena.arms[4].units", "must be all or one of"),
+        (lambda c: c["experiments"]["arena"]["arms"].append({"name": "redo", "tau": 0.1}), "experiments.arena.arms[11]", "is not valid"),
+        (lambda c: c["model"].update(name="resnet"), "experiments.arena.arms[8].name", "redo needs a model of Linear/Conv + ReLU units"),
+        (
+            lambda c: c["experiments"]["chain"].update(arms=["adamw"]),
+            "experiments.chain.arms",
+            "'adamw' is not an arm of experiments.arena",
+        ),
     ],
 )
 def test_bad_config_gives_one_line_naming_the_key(edit, key, expected):

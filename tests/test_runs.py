@@ -47,10 +47,12 @@ def test_every_row_is_paired_with_a_fresh_run_of_the_same_init_and_order():
         if r["arm"] == "fresh":
             continue
         run, fresh = table.runs[r["run"]], table.runs[partner(table, r)["run"]]
-        assert fresh["parent"] is None and fresh["subset"] is None and fresh["shift"] is None
+        # tuning is on the full set; a round of the continual chain, on the same chunks for both
+        data = run["subset"] if r["experiment"] == "chain" else None
+        assert fresh["parent"] is None and fresh["subset"] == run["subset"] == data and fresh["shift"] is None
         assert run["order_seed"] == fresh["order_seed"], r  # same data order while tuning
         assert chain_root(table, run)["init_seed"] == fresh["init_seed"] == r["seed"]  # same initialisation
-        assert run["epochs"] == fresh["epochs"] and run["subset"] is None  # tuning is on the full set
+        assert run["epochs"] == fresh["epochs"]
 
 
 def test_runs_are_shared_not_repeated():
@@ -112,3 +114,22 @@ def test_key_order_in_the_config_does_not_change_a_run():
     shuffled = copy.deepcopy(config)
     shuffled["model"] = dict(reversed(list(config["model"].items())))
     assert experiments.build(config).runs == experiments.build(shuffled).runs
+
+
+def test_a_chain_round_starts_from_its_own_chains_last_round_on_nested_chunks():
+    table = experiments.build(study())
+    chunks = table.config["experiments"]["chain"]["chunks"]
+    rows = [r for r in table.rows if r["experiment"] == "chain" and r["arm"] != "fresh"]
+    assert {r["arm"] for r in rows} == {"warm", "l2_init", "cbp"}
+    for r in rows:
+        run = table.runs[r["run"]]
+        if r["round"] == 1:  # round 1 is one run for every chain: the fresh start on the first chunk
+            assert run["parent"] is None and "/fresh/round~1/" in run["id"] and run["intervention"] is None
+            continue
+        parent = table.runs[run["parent"]]
+        previous = next(x for x in rows if x["arm"] == r["arm"] and x["seed"] == r["seed"] and x["round"] == r["round"] - 1)
+        assert parent["id"] == previous["run"]  # its own chain's last round
+        assert (run["intervention"] or {}).get("name", "warm") == r["arm"]  # the intervention acts from round 2 on
+        size = lambda spec: 1.0 if spec["subset"] is None else float(spec["subset"].split("~")[1])  # noqa: E731
+        assert size(parent) < size(run) and abs(size(run) - r["round"] / chunks) < 1e-6  # everything seen so far
+    assert any(table.runs[r["run"]]["subset"] is None for r in rows)  # the last round is the full set

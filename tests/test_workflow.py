@@ -14,7 +14,7 @@ import yaml
 from test_runs import study
 
 from warmstart import experiments, runs, shards
-from warmstart.experiments import EXPERIMENTS
+from warmstart.experiments import EXPERIMENTS, chain
 from warmstart.tables import DIAGNOSTICS_COLUMNS, FINAL_COLUMNS, GAP_COLUMNS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -82,6 +82,9 @@ def test_the_whole_study_runs_and_writes_the_contract_tables(workdir):
     # resetting every unit after pretraining is exactly the fresh start: a gap of 0 in every seed
     everything = gap[gap.condition == "reset=layer1+layer2+head,reset_mode=restore"].iloc[0]
     assert everything.gap_mean == 0 and everything.p_value == 1
+    arena = gap[(gap.experiment == "arena") & (gap.condition == "intervention=reset_all_restore")].iloc[0]
+    assert arena.gap_mean == 0  # the arena's restored full reset is the fresh start, paired with it
+    assert final[final.experiment == "arena"].seconds.gt(0).all()  # every run's cost
     metrics = pd.read_csv(r / "tables/metrics.csv")
     runs_csv = pd.read_csv(r / "tables/runs.csv")
     assert list(metrics.columns) == ["run", "epoch", "split", "loss", "acc"]
@@ -149,8 +152,9 @@ def test_adding_a_seed_trains_only_that_seeds_runs_in_new_shards(workdir):
 def test_changing_tuning_epochs_reruns_tuning_and_what_depends_on_it_only(workdir):
     jobs = planned(workdir, variant(workdir, "tune5", lambda c: c["train"].update(tune_epochs=5)))
     table = experiments.build(study())
-    tuning = {k for k, r in table.runs.items() if r["order_seed"][1] == runs.TUNE}
-    assert trained(jobs) == tuning  # every tuning run (Table 1's use tune_epochs as their cap), no pretraining or stage run
+    # every tuning run (Table 1's and the chain's rounds use tune_epochs as their cap), no pretraining or stage run
+    tuning = {k for k, r in table.runs.items() if r["order_seed"][1] == runs.TUNE or r["order_seed"][1] > chain.CHAIN}
+    assert trained(jobs) == tuning
     assert len(jobs["train"]) == len({shards.split(r)[0] for r in tuning})  # one job per shard of 2 seeds
     assert "prepare_data" not in jobs and "subset" not in jobs
     assert {"tables", "gap", "summary", "figure"} <= set(jobs)

@@ -8,6 +8,7 @@ import jsonschema
 import yaml
 
 from warmstart.errors import ConfigError
+from warmstart.experiments.arena import label as arena_label
 from warmstart.units import unit_names
 
 
@@ -113,6 +114,11 @@ def validate(config: dict, schema_path: str | Path) -> dict:
         units = unit_names(config["model"]["name"], config["model"]["depth"])
         if arm["name"] == "reset" and arm["units"] not in [*units, "all"]:
             raise ConfigError(f"config key experiments.arena.arms[{i}].units: {arm['units']!r} must be all or one of {', '.join(units)}")
+    ch = config["experiments"].get("chain", {})
+    labels = [arena_label(a) for a in ar.get("arms", [])]
+    unknown = [a for a in ch.get("arms", []) if a not in labels] if ch.get("enabled") else []
+    if unknown:
+        raise ConfigError(f"config key experiments.chain.arms: {unknown[0]!r} is not an arm of experiments.arena ({', '.join(labels)})")
     if pl.get("enabled") and pl["few_epochs"] not in pl["epochs"]:
         raise ConfigError(f"config key experiments.pretrain_length.few_epochs: {pl['few_epochs']} must be one of epochs {pl['epochs']}")
     if config["train"]["final_window"] > config["train"]["tune_epochs"]:

@@ -14,6 +14,7 @@ import pandas as pd
 from warmstart import overview
 from warmstart.experiments import (
     arena,
+    chain,
     fraction,
     hypothesis,
     pretrain_length,
@@ -31,7 +32,21 @@ from warmstart.runs import RunTable
 from warmstart.verdicts import CONTRAST_COLUMNS, judge
 
 # in the order of the summary; ``hypothesis`` reads the diagnostics of ``fraction``
-ORDER = (fraction, pretrain_length, smooth_shift, stages, width_depth, reset, speed, tune_lr, shrink_perturb, table1, arena, hypothesis)
+ORDER = (
+    fraction,
+    pretrain_length,
+    smooth_shift,
+    stages,
+    width_depth,
+    reset,
+    speed,
+    tune_lr,
+    shrink_perturb,
+    table1,
+    arena,
+    chain,
+    hypothesis,
+)
 MODULES: dict[str, ModuleType] = {m.NAME: m for m in ORDER}
 EXPERIMENTS = [name for name in MODULES if name != "hypothesis"]
 

@@ -51,6 +51,12 @@ LABELS = {
 }
 
 
+def ours(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """The diagnostics of the fraction experiment (other experiments, the chain, diagnose runs too)."""
+    diag = tables["diagnostics"]
+    return diag[diag.experiment == "fraction"]
+
+
 def runs(t: RunTable, cfg: dict) -> None:
     """The runs whose saved states are diagnosed (``t.diagnose``): for each seed of the fraction
     experiment at its ``curves_fraction``, the pretraining run at its end, and the warm and fresh
@@ -91,7 +97,7 @@ def per_seed(diag: pd.DataFrame, final: pd.DataFrame, half: str) -> pd.DataFrame
 
 
 def contrasts(tables: dict[str, pd.DataFrame], cfg: dict) -> list:
-    diag, final = tables["diagnostics"], tables["final"]
+    diag, final = ours(tables), tables["final"]
     converged = bool(select(final, "fraction", condition=diag.condition.iloc[0]).converged.all())
     out = []
     for half in ("seen", "unseen"):
@@ -109,7 +115,7 @@ def notes(tables: dict[str, pd.DataFrame], cfg: dict) -> list[str]:
 
     out = []
     for half in ("seen", "unseen"):
-        h = per_seed(tables["diagnostics"], tables["final"], half)
+        h = per_seed(ours(tables), tables["final"], half)
         for col, name in (("d_sharpness", "sharpness difference"), ("d_noise", "noise difference")):
             if len(h) > 2 and h[col].std() > 0 and h.gap.std() > 0:
                 r, p = stats.pearsonr(h[col], h.gap)
@@ -120,7 +126,7 @@ def notes(tables: dict[str, pd.DataFrame], cfg: dict) -> list[str]:
 def family(tables: dict[str, pd.DataFrame], cfg: dict, quantities: list[str], title: str) -> plt.Figure:
     """Each quantity against tuning epoch (symlog), warm vs fresh, on the unseen examples, mean
     and 95% interval over seeds; the end of pretraining drawn at epoch 0 as a grey marker."""
-    diag = tables["diagnostics"]
+    diag = ours(tables)
     diag = diag[diag.half == "unseen"]
     fig, axes = plt.subplots(1, len(quantities), figsize=(3.4 * len(quantities), 3.2), squeeze=False)
     for ax, q in zip(axes[0], quantities):
@@ -144,7 +150,7 @@ def family(tables: dict[str, pd.DataFrame], cfg: dict, quantities: list[str], ti
 def scatter(tables: dict[str, pd.DataFrame], cfg: dict) -> plt.Figure:
     """Per seed, the gap against the warm-minus-fresh difference in final sharpness, and against
     the fresh-minus-warm difference in early gradient noise, on the unseen examples."""
-    h = per_seed(tables["diagnostics"], tables["final"], "unseen")
+    h = per_seed(ours(tables), tables["final"], "unseen")
     panels = [
         ("d_sharpness", "top Hessian eigenvalue at the end: warm - fresh"),
         ("d_noise", "early tr Σ: fresh - warm (mean over noise epochs)"),

@@ -1,0 +1,176 @@
+"""A continual chain of tasks: the training data arrive in chunks (Ash & Adams 2020, Sec. 3, the
+online setting; beyond Berariu et al.).
+
+Runs: the training set is cut into ``chunks`` nested parts (the first ``k/K`` of one random
+permutation, as the pretraining fractions are). Round ``k`` trains on everything seen so far,
+chunks ``1..k``, until its training accuracy (eval mode) reaches ``until_train_acc`` (or the
+tuning cap), and is evaluated on the test set at that epoch. The *warm* chain starts round ``k``
+from round ``k − 1``'s final state; the *fresh* reference trains round ``k`` from the
+initialisation of the seed; both see the same data order in a round. Round 1 is the same run for
+every chain. Each intervention of ``arms`` (labels of the arena's arms, with the arena's settings)
+has its own warm chain, applied at every warm start from round 2 on (and during every round from
+round 2 on, for L2, L2 Init, SAM, ReDo and continual backprop; L2 Init anchors to the seed's first
+initialisation). The final state of every round of the plain warm chain and of the fresh runs is
+diagnosed (``diagnostics_seeds`` seeds): dead units, effective rank, weight norm, sharpness.
+
+Primary contrasts (the claim: warm-starting each round from the last generalises worse than
+starting fresh): the plain chain's gap, fresh − warm in test accuracy, averaged over rounds
+``2..K`` and at the last round, each > 0.
+"""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import pandas as pd
+
+from warmstart.experiments import arena
+from warmstart.experiments.base import Figure, gap, gaps, select
+from warmstart.plotting import COLORS, CYCLE, errorbar, n_seeds, summarise
+from warmstart.runs import RunTable, Setting, condition
+from warmstart.units import unit_names
+from warmstart.verdicts import Contrast
+
+NAME = "chain"
+TITLE = "A continual chain of tasks"
+CLAIMS = {
+    "main": "When the training data arrive in chunks and each round trains on all data seen so far, warm-starting every round from "
+    "the previous one generalises worse than training each round from a fresh initialisation (Ash & Adams 2020, online setting)."
+}
+CHAIN = 1000  # second element of a round's order_seed: CHAIN + round
+DIAGNOSED = ("dead_units", "effective_rank", "weight_norm", "hessian_eig1")
+
+
+def share(k: int, chunks: int) -> float:
+    return round(k / chunks, 6)
+
+
+def round_run(t: RunTable, s: Setting, cfg: dict, path: str, k: int, seed: int, parent: dict | None, **fields: object) -> dict:
+    """Round ``k`` of a chain named ``path``: chunks ``1..k``, to the training-accuracy threshold."""
+    f = share(k, cfg["chunks"])
+    stop = {"train_acc": cfg["until_train_acc"], "after": 0}
+    subset = None if f == 1 else f"fraction~{f:g}"
+    return t.run(s, f"chain~{cfg['chunks']}/{path}/round~{k}", seed, CHAIN + k, parent=parent["id"] if parent else None,
+                 subset=subset, stop=stop, **fields)  # fmt: skip
+
+
+def arm_fields(t: RunTable, s: Setting, arm: dict) -> dict:
+    """The run fields of an arena arm applied at a warm start (``arena.warm_run``'s, without its path)."""
+    if arm["name"] == "reset":
+        units = unit_names(s.model["name"], s.model["depth"])
+        return {"reset": units if arm["units"] == "all" else units[units.index(arm["units"]) :], "reset_mode": arm["mode"]}
+    if arm["name"] == "shrink_perturb":
+        return {"shrink": arm["shrink"], "perturb": arm["perturb"]}
+    return {"intervention": dict(arm)}
+
+
+def runs(t: RunTable, cfg: dict) -> None:
+    s = t.setting()
+    arms = {arena.label(a): a for a in t.config["experiments"]["arena"]["arms"]}
+    chains = {"warm": {}} | {label: arm_fields(t, s, arms[label]) for label in cfg["arms"]}
+    diagnosed = set(t.seeds({"seeds": cfg["diagnostics_seeds"]}))
+    for seed in t.seeds(cfg):
+        first = round_run(t, s, cfg, "fresh", 1, seed, None)
+        previous = dict.fromkeys(chains, first)
+        for k in range(1, cfg["chunks"] + 1):
+            fresh = first if k == 1 else round_run(t, s, cfg, "fresh", k, seed, None)
+            for label, fields in chains.items():
+                warm = first if k == 1 else round_run(t, s, cfg, label, k, seed, previous[label], **fields)
+                previous[label] = warm
+                t.pair(NAME, seed, warm, fresh, arm=label, round=k, intervention="none" if label == "warm" else label)
+                if label == "warm" and seed in diagnosed:
+                    base = {"experiment": NAME, "condition": condition(round=k, intervention="none"), "seed": seed}
+                    seen = f"fraction~{share(max(k - 1, 1), cfg['chunks']):g}"  # the chunks of the rounds before
+                    for arm, run in (("warm", warm), ("fresh", fresh)):
+                        if k > 1 or arm == "warm":
+                            t.diagnose.append(base | {"arm": arm, "run": run["id"], "epochs": [run["epochs"]], "noise_epochs": [],
+                                                      "seen": seen})  # fmt: skip
+
+
+def contrasts(tables: dict[str, pd.DataFrame], cfg: dict) -> list:
+    final = tables["final"]
+    plain = final[(final.experiment == NAME) & (final.intervention == "none") & (final["round"] > 1)]
+    if plain.empty:
+        return []
+    per_round = [gaps(rows) for _, rows in plain.groupby("round")]
+    mean = pd.concat(per_round, axis=1).mean(axis=1)
+    last = select(final, NAME, intervention="none", round=cfg["chunks"])
+    return [
+        Contrast("main", "plain warm chain: gap averaged over rounds 2..K", "effect", mean, bool(plain.converged.all())),
+        gap("main", f"plain warm chain: gap at the last round ({cfg['chunks']})", last),
+    ]
+
+
+def notes(tables: dict[str, pd.DataFrame], cfg: dict) -> list[str]:
+    """Per chain (plain and each intervention): its gap averaged over rounds 2..K, secondary."""
+    f = tables["final"]
+    f = f[(f.experiment == NAME) & (f["round"] > 1)]
+    out = []
+    for label, rows in f.groupby("intervention", sort=False):
+        g = pd.concat([gaps(r) for _, r in rows.groupby("round")], axis=1).mean(axis=1)
+        lo, hi = g.mean() - 1.96 * g.std() / len(g) ** 0.5, g.mean() + 1.96 * g.std() / len(g) ** 0.5
+        out.append(f"chain {'plain warm' if label == 'none' else label}: gap over rounds 2..K {100 * g.mean():+.2f} "
+                   f"(±{100 * (hi - lo) / 2:.2f}, normal approx.; secondary)")  # fmt: skip
+    return out
+
+
+def by_round(tables: dict[str, pd.DataFrame], cfg: dict) -> plt.Figure:
+    """Test accuracy, the gap to fresh and epochs to the threshold against the round, for fresh,
+    the plain warm chain and each intervention's chain (mean and 95% interval over seeds)."""
+    f = tables["final"][tables["final"].experiment == NAME]
+    fig, (acc, gap_ax, speed) = plt.subplots(1, 3, figsize=(13, 3.6))
+    fresh = f[f.arm == "fresh"].drop_duplicates("run")
+    for ax, value in ((acc, "final_test_acc"), (speed, "stop_epoch")):
+        s = summarise(fresh, ["round"], value)
+        errorbar(ax, s["round"], s, color=COLORS["fresh"], label="fresh")
+    for i, (label, rows) in enumerate(f.groupby("intervention", sort=False)):
+        color, name = (COLORS["warm"], "plain warm") if label == "none" else (CYCLE[i % len(CYCLE)], label)
+        chain = rows[rows.arm != "fresh"]
+        g = rows.pivot_table(index=["round", "seed"], columns="arm", values="final_test_acc")
+        g = (g["fresh"] - g[chain.arm.iloc[0]]).rename("gap").reset_index()
+        for ax, data, value in ((acc, chain, "final_test_acc"), (gap_ax, g, "gap"), (speed, chain, "stop_epoch")):
+            s = summarise(data, ["round"], value)
+            errorbar(ax, s["round"], s, color=color, label=name)
+    gap_ax.axhline(0, color="k", lw=0.8)
+    acc.set(xlabel="round (chunks seen)", ylabel="test accuracy at the stop")
+    gap_ax.set(xlabel="round", ylabel="gap: fresh − chain")
+    speed.set(xlabel="round", ylabel="epochs to the threshold")
+    acc.legend(fontsize=7)
+    fig.suptitle(f"A continual chain of {cfg['chunks']} chunks ({n_seeds(f)} seeds)")
+    return fig
+
+
+def diagnostics(tables: dict[str, pd.DataFrame], cfg: dict) -> plt.Figure:
+    """Per round, the plain warm chain's and the fresh runs' final state on unseen training
+    examples: dead units, effective rank, weight norm and top Hessian eigenvalue."""
+    d = tables["diagnostics"]
+    d = d[(d.experiment == NAME) & (d.half == "unseen")].copy()
+    d["round"] = d.condition.str.extract(r"round=(\d+)").astype(int)
+    fig, axes = plt.subplots(1, len(DIAGNOSED), figsize=(3.2 * len(DIAGNOSED), 3.2))
+    for ax, q in zip(axes, DIAGNOSED, strict=True):
+        for arm in ("warm", "fresh"):
+            rows = d[(d.quantity == q) & ((d.arm == arm) | ((d["round"] == 1) & (arm == "fresh")))]
+            if len(rows):
+                s = summarise(rows, ["round"], "value")
+                errorbar(ax, s["round"], s, color=COLORS[arm], label=arm)
+        ax.set(xlabel="round", title=q.replace("_", " "))
+    axes[0].legend(fontsize=7)
+    fig.suptitle(f"Plasticity diagnostics along the chain ({n_seeds(d)} seeds, unseen examples)")
+    return fig
+
+
+FIGURES = {
+    "chain": Figure(
+        by_round,
+        ("final",),
+        "A continual chain: the training data arrive in chunks and each round trains on all data so far to the threshold. Left, "
+        "test accuracy at the stop per round for fresh, the plain warm chain and each intervention's chain; middle, the gap "
+        "(fresh minus chain, paired by seed); right, epochs to the threshold (Ash & Adams 2020, online setting).",
+    ),
+    "chain_diagnostics": Figure(
+        diagnostics,
+        ("diagnostics",),
+        "The final state of every round of the plain warm chain and of the fresh runs, on training examples outside the "
+        "previous rounds' chunks: fraction of dead units, effective rank of the penultimate features, weight norm and top "
+        "Hessian eigenvalue, mean and 95% interval over the diagnosed seeds.",
+    ),
+}
