@@ -1,6 +1,6 @@
 """How the verdict rules behave on simulated studies with the default's structure and 32 seeds
 per experiment: the share of each verdict per claim with no effect anywhere and with the claim
-planted at 3 and 4 standard errors (``warmstart.simulate``). Prints a Markdown table.
+planted at 3, 4 and 5 standard errors (``warmstart.simulate``). Prints a Markdown table.
 
     python benchmarks/verdict_power.py [--draws 200]
 """
@@ -25,10 +25,11 @@ if __name__ == "__main__":
         section.pop("seeds", None)
     config = validate(config, ROOT / "workflow/schemas/config.schema.yaml")
     v = config["verdicts"]
-    r = rates(config, args.draws, (3.0, 4.0), {"accuracy": v["margin_accuracy"], "epochs": v["margin_epochs"]})
+    r = rates(config, args.draws, (3.0, 4.0, 5.0), {"accuracy": v["margin_accuracy"], "epochs": v["margin_epochs"]})
     positive = r.get("reproduced", 0) + r.get("partly reproduced", 0)
     table = r.assign(positive=positive)[["positive"] + [c for c in ("reproduced",) if c in r]].unstack("effect_se")
-    print("| experiment | claim | no effect: reproduced or partly | planted 3 SE: reproduced | planted 4 SE: reproduced |")
-    print("|---|---|---|---|---|")
+    print("| experiment | claim | no effect: reproduced or partly | planted 3 SE: reproduced | 4 SE | 5 SE |")
+    print("|---|---|---|---|---|---|")
     for (exp, claim), row in table.iterrows():
-        print(f"| {exp} | {claim} | {row[('positive', 0.0)]:.1%} | {row[('reproduced', 3.0)]:.1%} | {row[('reproduced', 4.0)]:.1%} |")
+        planted = " | ".join(f"{row[('reproduced', se)]:.1%}" for se in (3.0, 4.0, 5.0))
+        print(f"| {exp} | {claim} | {row[('positive', 0.0)]:.1%} | {planted} |")

@@ -84,15 +84,19 @@ def test_rules_under_no_effect_and_a_planted_one():
     claim is "inconclusive" or "not reproduced" in at least 90% of draws. With each contrast's
     claim true, at 4 standard errors (equivalences with the margin at 4), every claim is
     "reproduced" in at least 80%; at 3 standard errors a claim with one contrast is too (a claim
-    needing k Holm-corrected contrasts at 3 SE each has less power: benchmarks/verdict_power.py)."""
+    needing k Holm-corrected contrasts at 3 SE each has less power: benchmarks/verdict_power.py).
+    The arena corrects over all its interventions' contrasts at once (22 in the default), so its
+    claims need more: 79-89% at 4 SE (measured), asserted at 5 SE."""
     config = yaml.safe_load((ROOT / "config.yaml").read_text())
     config["seeds"] = 32
     for section in config["experiments"].values():
         section.pop("seeds", None)
     config = validate(config, ROOT / "workflow/schemas/config.schema.yaml")
-    r = rates(config, 200, (3.0, 4.0), MARGINS, seed=2026)
+    r = rates(config, 200, (3.0, 4.0, 5.0), MARGINS, seed=2026)
     get = lambda word: r[word] if word in r else 0.0  # noqa: E731
     null = r.xs(0.0, level="effect_se")
     assert ((get("inconclusive") + get("not reproduced")).xs(0.0, level="effect_se") >= 0.90).all(), null
-    assert (get("reproduced").xs(4.0, level="effect_se") >= 0.80).all(), r.xs(4.0, level="effect_se")
+    at4, at5 = get("reproduced").xs(4.0, level="effect_se"), get("reproduced").xs(5.0, level="effect_se")
+    assert (at4.drop("arena", level="experiment") >= 0.80).all(), r.xs(4.0, level="effect_se")
+    assert (at5.loc["arena"] >= 0.80).all(), r.xs(5.0, level="effect_se")
     assert get("reproduced").xs(3.0, level="effect_se").loc[("fraction", "main")] >= 0.80

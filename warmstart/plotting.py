@@ -19,6 +19,8 @@ from warmstart.stats import mean_ci  # noqa: E402
 STYLE = Path(__file__).with_name("style.mplstyle")
 COLORS = {"fresh": "#1b7837", "warm": "#b2182b", "pretrain": "#7f7f7f"}
 CYCLE = ["#2166ac", "#b2182b", "#e08214", "#542788", "#1b7837", "#7f7f7f"]
+# colours for arms beside fresh and the plain warm start (none of theirs)
+ARMS = ["#2166ac", "#e08214", "#542788", "#7f7f7f", "#01665e", "#c51b7d", "#8c510a", "#35978f"]
 
 
 def save(fig: plt.Figure, png: str | Path, pdf: str | Path) -> None:

@@ -21,7 +21,7 @@ HYPOTHESIS_WORDS = {
     "not converged": "not converged",
 }
 # the arena's claims are "the intervention closes the gap": their verdicts read as what it does
-ARENA_WORDS = {"reproduced": "closes the gap", "partly reproduced": "narrows the gap", "not reproduced": "not better than plain warm",
+ARENA_WORDS = {"reproduced": "closes the gap", "partly reproduced": "narrows the gap", "not reproduced": "not shown better than plain warm",
                "inconclusive": "not shown better than plain warm"}  # fmt: skip
 WORDS = {"hypothesis": HYPOTHESIS_WORDS, "arena": ARENA_WORDS}
 
@@ -63,7 +63,12 @@ def claim_verdicts(name: str, contrasts: pd.DataFrame, notes: list[str], claims:
         word = WORDS.get(name, {}).get(v, v)
         label = "" if len(claims) == 1 else f" ({key.replace('_', ' ')})"
         none = "" if len(rows) else " — no primary contrast could be formed from the conditions run"
-        lines += [f"**Paper's claim{label}.** {text}", "", f"**Verdict: {word}**{none}", ""]
+        lines += [
+            f"**{getattr(MODULES[name], 'CLAIM_WORD', 'Paper' + chr(39) + 's claim')}{label}.** {text}",
+            "",
+            f"**Verdict: {word}**{none}",
+            "",
+        ]
         lines += [f"- {describe(r)}" for r in rows.itertuples()]
         lines.append("")
     lines += [f"- {n}" for n in notes]

@@ -24,15 +24,15 @@ import pandas as pd
 
 from warmstart.experiments.base import Figure, arms, select
 from warmstart.experiments.reset import reset_path
-from warmstart.plotting import COLORS, CYCLE, n_seeds
+from warmstart.plotting import ARMS, COLORS, n_seeds
 from warmstart.runs import RunTable, fmt
-from warmstart.stats import mean_ci
+from warmstart.stats import mean_ci, paired_tests
 from warmstart.units import unit_names
 from warmstart.verdicts import Contrast
 
 NAME = "arena"
 TITLE = "Arena of plasticity interventions"
-READINGS = {"reproduced": "closes the gap", "partly reproduced": "narrows the gap"}
+CLAIM_WORD = "Claim tested"  # not a paper's: one per intervention
 
 
 def label(arm: dict) -> str:
@@ -112,12 +112,22 @@ def ranking(final: pd.DataFrame) -> pd.DataFrame:
 
 
 def notes(tables: dict[str, pd.DataFrame], cfg: dict) -> list[str]:
-    r = ranking(tables["final"])
-    return [
-        f"{x.intervention}: gap to fresh {100 * x.gap:+.2f} [{100 * x.lo:+.2f}, {100 * x.hi:+.2f}] points, "
-        f"{x.epochs:.0f} epochs to the threshold, {x.seconds:.1f} s per run"
-        for x in r.itertuples()
-    ]
+    """The ranking with each arm's cost, and, per intervention not shown better than the plain warm
+    start, whether it is shown *no* better: equivalent to it within the margin (TOST, uncorrected)."""
+    final, margin = tables["final"], cfg["margin_accuracy"]
+    plain = arms(select(final, NAME, intervention="none"))
+    out = []
+    for x in ranking(final).itertuples():
+        name = "plain warm start" if x.intervention == "none" else x.intervention
+        interval = f"{100 * x.gap:+.2f} [{100 * x.lo:+.2f}, {100 * x.hi:+.2f}]"
+        line = f"{name}: gap to fresh {interval} points, {x.epochs:.0f} epochs to the threshold, {x.seconds:.1f} s per run"
+        if x.intervention != "none":
+            d = (arms(select(final, NAME, intervention=x.intervention))[x.intervention] - plain["warm"]).dropna()
+            p = paired_tests(d.to_numpy(), margin)["p_equivalent"]
+            if p < 0.05:
+                line += f"; equivalent to the plain warm start within ±{100 * margin:g} points (TOST p = {p:.2g}, uncorrected)"
+        out.append(line)
+    return out
 
 
 def by_gap(tables: dict[str, pd.DataFrame], cfg: dict) -> plt.Figure:
@@ -127,25 +137,25 @@ def by_gap(tables: dict[str, pd.DataFrame], cfg: dict) -> plt.Figure:
     r = ranking(tables["final"])
     y = np.arange(len(r))
     fig, (a, b) = plt.subplots(1, 2, figsize=(10, 0.35 * len(r) + 1.6), sharey=True, gridspec_kw={"width_ratios": [3, 2]})
-    margin = 100 * cfg.get("margin_accuracy", 0.005)
+    margin = 100 * cfg["margin_accuracy"]
     a.axvspan(-margin, margin, color=COLORS["fresh"], alpha=0.15, lw=0, label="fresh ± margin")
     a.axvline(0, color=COLORS["fresh"], lw=1)
     plain = r[r.intervention == "none"]
     if len(plain):
         a.axvline(100 * plain.gap.iloc[0], color=COLORS["warm"], lw=1, ls="--", label="plain warm start")
-    colors = [COLORS["warm"] if n == "none" else CYCLE[0] for n in r.intervention]
+    colors = [COLORS["warm"] if n == "none" else ARMS[0] for n in r.intervention]
     for x, yi, c in zip(r.itertuples(), y, colors, strict=True):
         a.errorbar(100 * x.gap, yi, xerr=[[100 * (x.gap - x.lo)], [100 * (x.hi - x.gap)]], fmt="o", color=c, capsize=3, ms=5)
     a.set_yticks(y, ["plain warm start" if n == "none" else n for n in r.intervention], fontsize=8)
     a.invert_yaxis()
     a.set(xlabel="gap to fresh (points): fresh − arm")
     a.legend(fontsize=7, loc="lower right")
-    b.barh(y - 0.2, r.epochs, height=0.4, color=CYCLE[2], label="epochs to threshold")
+    b.barh(y - 0.2, r.epochs, height=0.4, color=ARMS[1], label="epochs to threshold")
     b2 = b.twiny()
-    b2.barh(y + 0.2, r.seconds, height=0.4, color=CYCLE[3], label="seconds per run")
+    b2.barh(y + 0.2, r.seconds, height=0.4, color=ARMS[2], label="seconds per run")
     b.set(xlabel="epochs to the stopping threshold")
     b2.set(xlabel="training seconds per run")
-    fig.legend(*[sum(x, []) for x in zip(b.get_legend_handles_labels(), b2.get_legend_handles_labels())], fontsize=7, loc="lower right")
+    b.legend(*[sum(x, []) for x in zip(b.get_legend_handles_labels(), b2.get_legend_handles_labels())], fontsize=7, loc="lower right")
     seeds = n_seeds(tables["final"][tables["final"].experiment == NAME])
     fig.suptitle(f"Interventions at the warm start, fraction {fmt(cfg['fraction'])} ({seeds} seeds)")
     return fig

@@ -68,4 +68,8 @@ def gaps(rows: pd.DataFrame) -> pd.Series:
 
 def study_keys(config: dict) -> dict:
     """The study-level settings an experiment's verdicts and figures may read."""
-    return {"final_window": config["train"]["final_window"], "model": config["model"]["name"]}
+    return {
+        "final_window": config["train"]["final_window"],
+        "model": config["model"]["name"],
+        "margin_accuracy": config["verdicts"]["margin_accuracy"],
+    }

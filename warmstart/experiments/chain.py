@@ -25,8 +25,9 @@ import pandas as pd
 
 from warmstart.experiments import arena
 from warmstart.experiments.base import Figure, gap, gaps, select
-from warmstart.plotting import COLORS, CYCLE, errorbar, n_seeds, summarise
+from warmstart.plotting import ARMS, COLORS, errorbar, n_seeds, summarise
 from warmstart.runs import RunTable, Setting, condition
+from warmstart.stats import mean_ci
 from warmstart.units import unit_names
 from warmstart.verdicts import Contrast
 
@@ -106,10 +107,9 @@ def notes(tables: dict[str, pd.DataFrame], cfg: dict) -> list[str]:
     f = f[(f.experiment == NAME) & (f["round"] > 1)]
     out = []
     for label, rows in f.groupby("intervention", sort=False):
-        g = pd.concat([gaps(r) for _, r in rows.groupby("round")], axis=1).mean(axis=1)
-        lo, hi = g.mean() - 1.96 * g.std() / len(g) ** 0.5, g.mean() + 1.96 * g.std() / len(g) ** 0.5
-        out.append(f"chain {'plain warm' if label == 'none' else label}: gap over rounds 2..K {100 * g.mean():+.2f} "
-                   f"(±{100 * (hi - lo) / 2:.2f}, normal approx.; secondary)")  # fmt: skip
+        m, lo, hi = mean_ci(pd.concat([gaps(r) for _, r in rows.groupby("round")], axis=1).mean(axis=1))
+        name = "plain warm" if label == "none" else label
+        out.append(f"chain {name}: gap averaged over rounds 2..K {100 * m:+.2f} [{100 * lo:+.2f}, {100 * hi:+.2f}] points (secondary)")
     return out
 
 
@@ -123,16 +123,18 @@ def by_round(tables: dict[str, pd.DataFrame], cfg: dict) -> plt.Figure:
         s = summarise(fresh, ["round"], value)
         errorbar(ax, s["round"], s, color=COLORS["fresh"], label="fresh")
     for i, (label, rows) in enumerate(f.groupby("intervention", sort=False)):
-        color, name = (COLORS["warm"], "plain warm") if label == "none" else (CYCLE[i % len(CYCLE)], label)
+        color, name = (COLORS["warm"], "plain warm") if label == "none" else (ARMS[i % len(ARMS)], label)
         chain = rows[rows.arm != "fresh"]
         g = rows.pivot_table(index=["round", "seed"], columns="arm", values="final_test_acc")
-        g = (g["fresh"] - g[chain.arm.iloc[0]]).rename("gap").reset_index()
+        g = (100 * (g["fresh"] - g[chain.arm.iloc[0]])).rename("gap").reset_index()
         for ax, data, value in ((acc, chain, "final_test_acc"), (gap_ax, g, "gap"), (speed, chain, "stop_epoch")):
             s = summarise(data, ["round"], value)
             errorbar(ax, s["round"], s, color=color, label=name)
     gap_ax.axhline(0, color="k", lw=0.8)
     acc.set(xlabel="round (chunks seen)", ylabel="test accuracy at the stop")
-    gap_ax.set(xlabel="round", ylabel="gap: fresh − chain")
+    gap_ax.set(xlabel="round", ylabel="gap (points): fresh − chain")
+    for ax in (acc, gap_ax, speed):
+        ax.set_xticks(range(1, cfg["chunks"] + 1))
     speed.set(xlabel="round", ylabel="epochs to the threshold")
     acc.legend(fontsize=7)
     fig.suptitle(f"A continual chain of {cfg['chunks']} chunks ({n_seeds(f)} seeds)")
@@ -152,7 +154,7 @@ def diagnostics(tables: dict[str, pd.DataFrame], cfg: dict) -> plt.Figure:
             if len(rows):
                 s = summarise(rows, ["round"], "value")
                 errorbar(ax, s["round"], s, color=COLORS[arm], label=arm)
-        ax.set(xlabel="round", title=q.replace("_", " "))
+        ax.set(xlabel="round", title=q.replace("_", " "), xticks=range(1, cfg["chunks"] + 1))
     axes[0].legend(fontsize=7)
     fig.suptitle(f"Plasticity diagnostics along the chain ({n_seeds(d)} seeds, unseen examples)")
     return fig

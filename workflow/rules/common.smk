@@ -29,6 +29,8 @@ DOC_FIGURES = [
         "fraction_curves",
         "diagnostics_sharpness",
         "hypothesis",
+        "arena",
+        "chain",
     )
     if f in FIGURES
 ]
