@@ -133,3 +133,13 @@ def test_a_chain_round_starts_from_its_own_chains_last_round_on_nested_chunks():
         size = lambda spec: 1.0 if spec["subset"] is None else float(spec["subset"].split("~")[1])  # noqa: E731
         assert size(parent) < size(run) and abs(size(run) - r["round"] / chunks) < 1e-6  # everything seen so far
     assert any(table.runs[r["run"]]["subset"] is None for r in rows)  # the last round is the full set
+
+
+def test_reset_and_speed_can_run_on_a_model_of_six_units_and_share_its_runs():
+    table = experiments.build(study(reset={"model": {"depth": 5}, "mode": "resample"}, speed={"model": {"depth": 5}, "mode": "resample"}))
+    sets = {r["reset"] for r in table.rows if r["experiment"] == "reset" and r["arm"] == "warm"}
+    assert sets == {"none", "head", "layer5+head", "layer4+layer5+head", "layer3+layer4+layer5+head", "layer2+layer3+layer4+layer5+head",
+                    "layer1+layer2+layer3+layer4+layer5+head"}  # fmt: skip
+    assert all(table.runs[r["run"]]["model"]["depth"] == 5 for r in table.rows if r["experiment"] in ("reset", "speed"))
+    reset_runs = {r["run"] for r in table.rows if r["experiment"] == "reset"}
+    assert {r["run"] for r in table.rows if r["experiment"] == "speed"} <= reset_runs  # keeping the first k units is a reset

@@ -70,6 +70,6 @@ def study_keys(config: dict) -> dict:
     """The study-level settings an experiment's verdicts and figures may read."""
     return {
         "final_window": config["train"]["final_window"],
-        "model": config["model"]["name"],
+        "model_name": config["model"]["name"],
         "margin_accuracy": config["verdicts"]["margin_accuracy"],
     }

@@ -15,7 +15,7 @@ import pandas as pd
 
 from warmstart.experiments.base import Figure, gap, select
 from warmstart.plotting import COLORS, CYCLE, fresh_band, n_seeds, summarise, yerr
-from warmstart.runs import RunTable
+from warmstart.runs import RunTable, Setting
 from warmstart.units import unit_names
 
 NAME = "reset"
@@ -31,9 +31,14 @@ def reset_path(units: str, mode: str) -> str:
     return f"reset~{units}" + ("" if mode == "restore" else f"-{mode}")
 
 
+def setting(t: RunTable, cfg: dict) -> Setting:
+    """The study's setting with this experiment's ``model`` (width, depth), if it sets one."""
+    return t.setting(model=cfg.get("model") or None)
+
+
 def reset_sets(t: RunTable, cfg: dict) -> list[list[str]]:
     """The sets of units reset: the config's, else every suffix of the model's units, all last."""
-    s = t.setting()
+    s = setting(t, cfg)
     units = unit_names(s.model["name"], s.model["depth"])
     return cfg.get("sets") or [units[i:] for i in range(len(units) - 1, -1, -1)]
 
@@ -44,7 +49,7 @@ def modes(cfg: dict) -> list[str]:
 
 
 def runs(t: RunTable, cfg: dict) -> None:
-    s = t.setting()
+    s = setting(t, cfg)
     for seed in t.seeds(cfg):
         pre = t.pretrain(s, cfg["fraction"], seed)
         t.pair(NAME, seed, t.warm(s, pre, seed), t.fresh(s, seed), reset="none", reset_mode="none")

@@ -15,7 +15,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from warmstart.experiments.base import Figure, arms, select
-from warmstart.experiments.reset import reset_path
+from warmstart.experiments.reset import reset_path, setting
 from warmstart.plotting import COLORS, CYCLE, band, n_seeds
 from warmstart.runs import RunTable
 from warmstart.stats import mean_ci
@@ -31,7 +31,7 @@ CLAIMS = {
 
 
 def runs(t: RunTable, cfg: dict) -> None:
-    s = t.setting()
+    s = setting(t, cfg)
     units = unit_names(s.model["name"], s.model["depth"])
     for seed in t.seeds(cfg):
         pre = t.pretrain(s, cfg["fraction"], seed)

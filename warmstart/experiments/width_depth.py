@@ -55,7 +55,7 @@ def by_size(tables: dict[str, pd.DataFrame], cfg: dict) -> plt.Figure:
     """The paired gap with its interval per (width, depth), grouped by width (Fig. 5)."""
     f = tables["final"][tables["final"].experiment == NAME]
     depths, widths = sorted(f.depth.unique()), sorted(f.width.unique())
-    width_label, depth_label = MEANING.get(cfg["model"], ("width", "depth"))
+    width_label, depth_label = MEANING.get(cfg["model_name"], ("width", "depth"))
     fig, ax = plt.subplots(figsize=(5, 3.4))
     step = 0.8 / len(depths)
     for i, d in enumerate(depths):
