@@ -26,12 +26,13 @@ import torch
 from warmstart import data as datasets
 from warmstart import interventions
 from warmstart.atomic import atomic_write_text, load_checked, save_checked
+from warmstart.convex import to_optimum
 from warmstart.diagnostics import flat_params, measure
 from warmstart.interventions import reset_units, shrink_perturb
 from warmstart.models import build_model
 from warmstart.runs import identity
 from warmstart.shards import same_up_to_seed
-from warmstart.train import seeded, shuffled, smooth_shift, train
+from warmstart.train import Stack, evaluate, seeded, shuffled, smooth_shift, train
 
 ENVIRONMENT = ("SLURM_JOB_ID", "SLURM_ARRAY_JOB_ID", "SLURM_ARRAY_TASK_ID", "CUDA_VISIBLE_DEVICES")  # recorded in provenance
 PERTURB_SEED = 1_000_000  # the perturbation of shrink & perturb is the init of seed PERTURB_SEED + init_seed
@@ -156,6 +157,10 @@ def execute(
         save_epochs=tuple(spec["save_epochs"]),
         bf16=spec["precision"] == "bf16", compile=compile, hooks=hooks,
     )  # fmt: skip
+    if spec["optimum"]:  # a convex model, finished at its optimum (each seed alone: exact in a shard)
+        x_fit, y_fit = d["x_train"][indices], d["y_train"][indices]
+        for (metrics, _), model in zip(results, models, strict=True):
+            metrics += optimum_rows(model, d, x_fit, y_fit, spec["optimum"], max(r["epoch"] for r in metrics) + 1)
     seconds = {"start_to_first_step": setup, "train_shard": time.perf_counter() - started}
     seeds = [s["init_seed"] for s in specs]
     for s, model, (metrics, snapshots), outdir in zip(specs, models, results, outdirs, strict=True):
@@ -165,6 +170,18 @@ def execute(
         record = provenance(s, device, seconds) | {"shard": {"name": shard, "seeds": seeds}}
         atomic_write_text(json.dumps(record, indent=2), outdir / "provenance.json")
     resume.unlink(missing_ok=True)
+
+
+def optimum_rows(model: torch.nn.Module, d: dict, x_fit: torch.Tensor, y_fit: torch.Tensor, optimum: dict, epoch: int) -> list[dict]:
+    """Train ``model`` to its optimum (``warmstart.convex.to_optimum``) and return its metric rows
+    as one more epoch: training data and test set in eval mode, and split ``optimum`` (loss: the
+    final largest gradient entry; acc: 1 if it reached the tolerance, else 0)."""
+    reached, g = to_optimum(model, x_fit, y_fit, optimum["tol"], optimum["max_iter"])
+    stack = Stack([model])
+    (fit_loss,), (fit_acc,) = evaluate(stack, x_fit, y_fit)
+    (test_loss,), (test_acc,) = evaluate(stack, d["x_test"], d["y_test"])
+    rows = [("train", fit_loss, fit_acc), ("train_eval", fit_loss, fit_acc), ("test", test_loss, test_acc), ("optimum", g, float(reached))]
+    return [{"epoch": epoch, "split": s, "loss": loss, "acc": acc} for s, loss, acc in rows]
 
 
 DIAGNOSTIC_STREAM = 71  # the diagnostic subsets' own random stream, apart from the nested subsets' permutation

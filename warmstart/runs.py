@@ -34,6 +34,7 @@ FIELD_DEFAULTS = {
     "shrink": None,
     "perturb": None,
     "intervention": None,  # {"name": ..., its settings}: warmstart.interventions
+    "optimum": None,  # {"tol": g, "max_iter": n}: then full-batch L-BFGS to the optimum (warmstart.convex)
     "subset": None,
     "shift": None,
     "stop": None,  # {"train_acc": a, "after": k}: stop k epochs after the training data reach accuracy a (eval mode)

@@ -8,7 +8,8 @@
   ``stop_epoch`` is the first epoch whose training accuracy (eval mode where measured, split
   ``train_eval``, else the epoch's running mean) reached the run's threshold (its ``stop``, else
   ``converged_at``; empty if none did); ``converged`` says that both arms of the row's pair
-  reached it, a fixed-length run before its final window.
+  reached it, a fixed-length run before its final window; a run trained to its optimum
+  (``warmstart.convex``, split ``optimum``) is converged when it reached it, at that epoch.
 * ``gap``: one row per (experiment, condition) with paired runs: the statistics of
   ``stats.paired_gap`` of fresh against the other arm, paired by seed.
 """
@@ -50,7 +51,11 @@ def convergence(metrics: pd.DataFrame, window: int, stops: dict[str, dict], conv
     stop = train[train.acc >= threshold].groupby("run").epoch.min().reindex(train.run.unique())
     last = train.groupby("run").epoch.max()
     limit = pd.Series({r: last[r] if r in stops else last[r] - window for r in last.index})
-    return pd.DataFrame({"stop_epoch": stop, "converged": stop.le(limit.reindex(stop.index))})
+    out = pd.DataFrame({"stop_epoch": stop, "converged": stop.le(limit.reindex(stop.index))})
+    optimum = m[m.split == "optimum"].set_index("run")  # a convex run finished by L-BFGS: converged when it reached its optimum
+    out.loc[optimum.index, "stop_epoch"] = optimum.epoch.where(optimum.acc == 1)
+    out.loc[optimum.index, "converged"] = optimum.acc == 1
+    return out
 
 
 def epochs_to_threshold(metrics: pd.DataFrame, threshold: float) -> pd.Series:

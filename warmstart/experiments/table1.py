@@ -3,7 +3,9 @@ trained until a training accuracy (99%), accuracy read at the epoch it stopped.
 
 Primary contrasts: the gap of every non-convex setting (claimed positive) and the gap of logistic
 regression, the convex control, per data set and optimiser (claimed equivalent to 0 within the
-margin: an interval that merely contains 0 is not "no gap").
+margin: an interval that merely contains 0 is not "no gap"). Logistic regression cannot reach
+99% training accuracy on MNIST-1D; with ``optimum`` its tuning runs are finished at their optimum
+by L-BFGS (``warmstart.convex``) after the paper's phase, and read there.
 """
 
 from __future__ import annotations
@@ -34,8 +36,10 @@ def runs(t: RunTable, cfg: dict) -> None:
                     until = {"stop": {"train_acc": cfg["until_train_acc"], "after": 0}}
                     subset = f"fraction~{fmt(cfg['fraction'])}"
                     pre = t.run(s, f"pretrain/{subset}/until", seed, PRETRAIN, subset=subset, epochs=s.train["pretrain_epochs"], **until)
-                    warm = t.run(s, f"warm/{subset}/until", seed, TUNE, parent=pre["id"], **until)
-                    fresh = t.run(s, "fresh/until", seed, TUNE, **until)
+                    tune = until | ({"optimum": cfg["optimum"]} if model == "logreg" and cfg.get("optimum") else {})
+                    end = "until" + ("-optimum" if "optimum" in tune else "")
+                    warm = t.run(s, f"warm/{subset}/{end}", seed, TUNE, parent=pre["id"], **tune)
+                    fresh = t.run(s, f"fresh/{end}", seed, TUNE, **tune)
                     t.pair(NAME, seed, warm, fresh, dataset=dataset, model=model, optimizer=optimizer)
 
 
