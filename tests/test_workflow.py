@@ -90,7 +90,7 @@ def test_the_whole_study_runs_and_writes_the_contract_tables(workdir):
     assert list(metrics.columns) == ["run", "epoch", "split", "loss", "acc"]
     assert set(metrics.run) == set(runs_csv.run) and set(final.run) <= set(runs_csv.run)
     summary = (r / "summary.md").read_text()
-    tiny = yaml.safe_load((workdir / "configs/tiny.yaml").read_text())
+    tiny = study()
     claims = sum(len(experiments.claims(name, experiments.settings(tiny, name))) for name in [*EXPERIMENTS, "hypothesis"])
     assert all(f"(`{name}`)" in summary for name in EXPERIMENTS) and summary.count("**Verdict:") == claims
     for name in [*EXPERIMENTS, "fraction_curves", "primary"]:

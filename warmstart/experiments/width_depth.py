@@ -65,9 +65,9 @@ def by_size(tables: dict[str, pd.DataFrame], cfg: dict) -> plt.Figure:
                label=f"{depth_label}: {int(d)}")  # fmt: skip
     ax.axhline(0, color="k", lw=0.8)
     ax.set_xticks(range(len(widths)), [str(int(w)) for w in widths])
-    ax.set(xlabel=f"{cfg['model']} width: {width_label}", ylabel="gap in test accuracy (fresh - warm)")
+    ax.set(xlabel=f"{cfg['model_name']} width: {width_label}", ylabel="gap in test accuracy (fresh - warm)")
     ax.legend()
-    fig.suptitle(f"Generalisation gap per width and depth of the {cfg['model']} (95% CI, {f.seed.nunique()} seeds)")
+    fig.suptitle(f"Generalisation gap per width and depth of the {cfg['model_name']} (95% CI, {f.seed.nunique()} seeds)")
     return fig
 
 
