@@ -91,7 +91,8 @@ def hidden_layers(model: nn.Sequential, who: str) -> list[Layer]:
 @torch.no_grad()
 def activations(stack, x: torch.Tensor, layers: list[Layer]) -> list[torch.Tensor]:
     """The output (after ReLU) of each of ``layers`` for every seed of ``stack`` on inputs
-    ``x`` ``(S, B, ...)``: tensors ``(S, B, H, *spatial)``, in eval mode."""
+    ``x`` ``(S, B, ...)``: tensors ``(S, B, H, *spatial)`` (a Linear/Conv + ReLU unit has no
+    train/eval difference)."""
     wanted, out, h = {layer.unit for layer in layers}, [], x
     for name, unit in stack.base.named_children():
         p, b = ({k[len(name) + 1 :]: v for k, v in d.items() if k.startswith(name + ".")} for d in (stack.params, stack.buffers))
