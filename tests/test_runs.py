@@ -17,7 +17,10 @@ def study(seeds: int | None = None, **experiments) -> dict:
     tiny config's if none is named)."""
     config = yaml.safe_load((ROOT / "config.yaml").read_text())
     tiny = yaml.safe_load((ROOT / "configs/tiny.yaml").read_text())
-    if seeds is not None:
+    if seeds is not None:  # the study's seeds, and every section's that follows the tiny study's
+        for section in tiny["experiments"].values():
+            if section.get("seeds") == tiny["seeds"]:
+                section["seeds"] = seeds
         tiny["seeds"] = seeds
     update_config(config, tiny)
     config["experiments"] = {k: v for k, v in config["experiments"].items() if k in tiny["experiments"]}
