@@ -142,7 +142,13 @@ def trained(jobs: dict[str, list[str]]) -> set[str]:
 
 
 def test_adding_a_seed_trains_only_that_seeds_runs_in_new_shards(workdir):
-    jobs = planned(workdir, variant(workdir, "seeds3", lambda c: c.update(seeds=3)))
+    def three(c):  # the study's seeds and every section's that follows them (as study(seeds=3) does)
+        for section in c["experiments"].values():
+            if section.get("seeds") == c["seeds"]:
+                section["seeds"] = 3
+        c["seeds"] = 3
+
+    jobs = planned(workdir, variant(workdir, "seeds3", three))
     expected = {r for r in experiments.build(study(seeds=3)).runs if r.endswith("/seed~2")}
     assert trained(jobs) == expected
     assert all(t.endswith("/seeds~2") for t in jobs["train"])  # the finished seeds are not retrained with it
