@@ -14,7 +14,7 @@ def _default():
     return yaml.safe_load((ROOT / "config.yaml").read_text())
 
 
-@pytest.mark.parametrize("config", ["config.yaml", "configs/tiny.yaml", "configs/cifar10.yaml"])
+@pytest.mark.parametrize("config", ["config.yaml", "configs/tiny.yaml", "configs/cifar10.yaml", "configs/confirm.yaml"])
 def test_shipped_configs_are_valid(config):
     merged = _default()
     for key, value in yaml.safe_load((ROOT / config).read_text()).items():

@@ -90,3 +90,12 @@ def test_failed_download_is_one_line_naming_the_directory(tmp_path, monkeypatch)
         data.prepare("svhn", root=tmp_path, download=True)
     msg = str(e.value)
     assert "\n" not in msg and "download failed" in msg and str(tmp_path.resolve()) in msg and "train_32x32.mat" in msg
+
+
+def test_a_new_mnist1d_test_set_keeps_the_training_set():
+    from warmstart import data
+
+    a = data.prepare("mnist1d", num_train=200, num_test=100)
+    b = data.prepare("mnist1d", num_train=200, num_test=100, test_seed=4242)
+    assert torch.equal(a["x_train"], b["x_train"]) and torch.equal(a["y_train"], b["y_train"])
+    assert b["x_test"].shape == a["x_test"].shape and not torch.equal(a["x_test"], b["x_test"])

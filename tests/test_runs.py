@@ -146,3 +146,14 @@ def test_reset_and_speed_can_run_on_a_model_of_six_units_and_share_its_runs():
     assert all(table.runs[r["run"]]["model"]["depth"] == 5 for r in table.rows if r["experiment"] in ("reset", "speed"))
     reset_runs = {r["run"] for r in table.rows if r["experiment"] == "reset"}
     assert {r["run"] for r in table.rows if r["experiment"] == "speed"} <= reset_runs  # keeping the first k units is a reset
+
+
+def test_a_confirmation_study_shifts_every_seed_and_keeps_the_pairing():
+    base = experiments.build(study())
+    config = study()
+    config["confirm"] = {"seed_offset": 1000, "original": None}
+    shifted = experiments.build(config)
+    assert {r["seed"] + 1000 for r in base.rows} == {r["seed"] for r in shifted.rows}
+    assert all(r["init_seed"] >= 1000 and r["order_seed"][0] >= 1000 for r in shifted.runs.values())
+    assert not set(base.runs) & set(shifted.runs)  # disjoint runs, the same structure
+    assert sorted(k.rsplit("~", 1)[0] for k in base.runs) == sorted(k.rsplit("~", 1)[0] for k in shifted.runs)

@@ -210,3 +210,13 @@ def test_the_speed_verdict_counts_the_kept_units_conditions_not_the_plain_warm_s
     text = _summary(pd.DataFrame(rows), {"speed": {"keep_first": [1], "threshold": 0.5}})
     assert "Verdict: reproduced" in text  # the plain warm start is the positive control, not a kept-units condition
     assert "keep first 1: epochs warm - fresh (equivalence, margin ±2.0): +0.0" in text
+
+
+def test_the_confirmation_table_says_which_verdicts_held():
+    from warmstart.summary import confirmation
+
+    def rows(status):  # one effect contrast of the fraction experiment's claim
+        return pd.DataFrame([{"experiment": "fraction", "claim": "main", "kind": "effect", "status": status}])
+
+    assert "| reproduced | reproduced | yes |" in confirmation(rows("supported"), rows("supported"))
+    assert "| reproduced | inconclusive | **no** |" in confirmation(rows("supported"), rows("inconclusive"))

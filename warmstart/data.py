@@ -102,11 +102,22 @@ def read_torchvision(name: str, root: str | Path, download: bool = True) -> dict
 
 
 def prepare(
-    name: str, root: str | Path = "data", download: bool = True, num_train: int = 4000, num_test: int = 1000, generator_seed: int = 42
+    name: str,
+    root: str | Path = "data",
+    download: bool = True,
+    num_train: int = 4000,
+    num_test: int = 1000,
+    generator_seed: int = 42,
+    test_seed: int | None = None,
 ) -> dict:
-    """Tensors and metadata of data set ``name``, ready for ``save``."""
+    """Tensors and metadata of data set ``name``, ready for ``save``; for MNIST-1D with
+    ``test_seed``, the test set of a second generation from that seed (a new test set; the
+    training set is ``generator_seed``'s)."""
     if name == "mnist1d":
         d = make_mnist1d(num_train, num_test, generator_seed)
+        if test_seed is not None:
+            new = make_mnist1d(num_train, num_test, test_seed)
+            d |= {"x_test": new["x_test"], "y_test": new["y_test"]}
         mean, std = [0.0], [1.0]  # the generator already standardises
     elif name in _FILES:
         d = read_torchvision(name, root, download)

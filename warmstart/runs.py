@@ -86,9 +86,11 @@ class RunTable:
         self.diagnose: list[dict] = []
 
     def seeds(self, settings: dict) -> list[int]:
-        """An experiment's seeds (its own ``seeds``, else the study's): N means 0..N-1."""
+        """An experiment's seeds (its own ``seeds``, else the study's): N means 0..N-1; all shifted
+        by ``confirm.seed_offset`` (a confirmation study's disjoint seeds)."""
         s = settings.get("seeds", self.config["seeds"])
-        return list(range(s)) if isinstance(s, int) else list(s)
+        offset = self.config.get("confirm", {}).get("seed_offset", 0)
+        return [offset + i for i in (range(s) if isinstance(s, int) else s)]
 
     def setting(self, dataset: str | None = None, model: dict | None = None, **train: object) -> Setting:
         """The study's setting with overrides; every override that changes a value is a path segment."""

@@ -129,3 +129,18 @@ def summary(gap: pd.DataFrame, final: pd.DataFrame, contrasts: pd.DataFrame, not
     ]
     parts += [f'<a id="{name}"></a>\n\n' + experiment_section(name, gap, final, judged[name][0]) for name in names]
     return "\n".join(parts)
+
+
+def confirmation(original: pd.DataFrame, confirm: pd.DataFrame) -> str:
+    """A confirmation study's last section: per claim judged in both, the original study's
+    verdict, this study's (disjoint seeds, a new test set) and whether they agree."""
+    lines = ["## Confirmation", "", "The same claims on disjoint seeds and a newly generated test set, against the original study's "
+             "verdicts (its `contrasts.csv`). A verdict is *confirmed* when both studies reach the same one.", "",
+             "| experiment | claim | original | this study | confirmed |", "|---|---|---|---|---|"]  # fmt: skip
+    for (exp, claim), rows in confirm.groupby(["experiment", "claim"], sort=False):
+        before = original[(original.experiment == exp) & (original.claim == claim)]
+        if before.empty:
+            continue
+        a, b = (WORDS.get(exp, {}).get(v, v) for v in (verdict(before), verdict(rows)))
+        lines.append(f"| {MODULES[exp].TITLE} | {claim.replace('_', ' ')} | {a} | {b} | {'yes' if a == b else '**no**'} |")
+    return "\n".join(["", *lines, ""])

@@ -84,7 +84,9 @@ def dataset_params(wildcards):
     """Only the settings that change the prepared data of this data set."""
     d = config["dataset"]
     if wildcards.dataset == "mnist1d":
-        return {k: d[k] for k in ("num_train", "num_test", "generator_seed")}
+        return {
+            k: d[k] for k in ("num_train", "num_test", "generator_seed", "test_seed")
+        }
     return {"root": d["root"], "download": d["download"]}
 
 

@@ -65,10 +65,16 @@ rule table1:
 rule summary:
     input:
         **({"diagnostics": "results/tables/diagnostics.csv"} if DIAGNOSE else {}),
+        **(
+            {"original": config["confirm"]["original"]}
+            if config["confirm"]["original"]
+            else {}
+        ),
         final="results/tables/final.csv",
         gap="results/tables/gap.csv",
         contrasts="results/tables/contrasts.csv",
         code=summary_module.__file__,
+        # a confirmation study: the original study's verdicts, to say which are confirmed
     output:
         report(
             "results/summary.md", caption="../report/summary.rst", category="Summary"

@@ -3,11 +3,13 @@ import pandas as pd
 from warmstart.atomic import atomic_write_text
 from warmstart.experiments import claims_all, notes_all
 from warmstart.jobs import job
-from warmstart.summary import summary
+from warmstart.summary import confirmation, summary
 
 with job(snakemake.log[0]):
     i, p = snakemake.input, snakemake.params
     tables = {name: pd.read_csv(i[name]) for name in ("final", "diagnostics") if name in i.keys()}
     gap, contrasts = pd.read_csv(i.gap), pd.read_csv(i.contrasts)
     text = summary(gap, tables["final"], contrasts, notes_all(tables, p.experiments), p.setting, p.verdicts, claims_all(p.experiments))
+    if "original" in i.keys():
+        text += confirmation(pd.read_csv(i.original), contrasts)
     atomic_write_text(text, snakemake.output[0])
