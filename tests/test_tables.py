@@ -215,8 +215,10 @@ def test_the_speed_verdict_counts_the_kept_units_conditions_not_the_plain_warm_s
 def test_the_confirmation_table_says_which_verdicts_held():
     from warmstart.summary import confirmation
 
-    def rows(status):  # one effect contrast of the fraction experiment's claim
-        return pd.DataFrame([{"experiment": "fraction", "claim": "main", "kind": "effect", "status": status}])
+    def rows(*status):  # effect contrasts of the fraction experiment's claim
+        return pd.DataFrame([{"experiment": "fraction", "claim": "main", "contrast": f"c{i}", "kind": "effect", "status": s}
+                             for i, s in enumerate(status)])  # fmt: skip
 
     assert "| reproduced | reproduced | yes |" in confirmation(rows("supported"), rows("supported"))
     assert "| reproduced | inconclusive | **no** |" in confirmation(rows("supported"), rows("inconclusive"))
+    assert "**no** (judged on 1 contrasts, the original on 2) |" in confirmation(rows("supported", "inconclusive"), rows("supported"))

@@ -133,7 +133,8 @@ def summary(gap: pd.DataFrame, final: pd.DataFrame, contrasts: pd.DataFrame, not
 
 def confirmation(original: pd.DataFrame, confirm: pd.DataFrame) -> str:
     """A confirmation study's last section: per claim judged in both, the original study's
-    verdict, this study's (disjoint seeds, a new test set) and whether they agree."""
+    verdict, this study's (disjoint seeds, a new test set) and whether they agree, saying so when
+    the two judged different sets of contrasts (a condition left out of the confirmation)."""
     lines = ["## Confirmation", "", "The same claims on disjoint seeds and a newly generated test set, against the original study's "
              "verdicts (its `contrasts.csv`). A verdict is *confirmed* when both studies reach the same one.", "",
              "| experiment | claim | original | this study | confirmed |", "|---|---|---|---|---|"]  # fmt: skip
@@ -142,5 +143,7 @@ def confirmation(original: pd.DataFrame, confirm: pd.DataFrame) -> str:
         if before.empty:
             continue
         a, b = (WORDS.get(exp, {}).get(v, v) for v in (verdict(before), verdict(rows)))
-        lines.append(f"| {MODULES[exp].TITLE} | {claim.replace('_', ' ')} | {a} | {b} | {'yes' if a == b else '**no**'} |")
+        same = set(before.get("contrast", [])) == set(rows.get("contrast", []))
+        note = "" if same else f" (judged on {len(rows)} contrasts, the original on {len(before)})"
+        lines.append(f"| {MODULES[exp].TITLE} | {claim.replace('_', ' ')} | {a} | {b} | {'yes' if a == b else '**no**'}{note} |")
     return "\n".join(["", *lines, ""])
