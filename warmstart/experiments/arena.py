@@ -51,9 +51,6 @@ def claims(cfg: dict) -> dict[str, str]:
     return {label(a): claim_text(a) for a in cfg["arms"]}
 
 
-CLAIMS: dict[str, str] = {}  # one per arm of the config: ``claims``
-
-
 def warm_run(t: RunTable, s, pre: dict, seed: int, arm: dict) -> dict:
     """The warm run of one arm; resets and shrink & perturb share their runs with their own experiments."""
     name = arm["name"]

@@ -1,7 +1,8 @@
 """What every experiment module shares: its figures' shape and the paired selections its
 contrasts are built from.
 
-An experiment module defines ``NAME``, ``TITLE``, ``CLAIMS`` (claim key -> the paper's claim),
+An experiment module defines ``NAME``, ``TITLE``, ``CLAIMS`` (claim key -> the paper's claim; or
+``claims(cfg)`` where they depend on the config, as the arena's, one per intervention),
 ``runs(table, cfg)`` (adds its runs and rows to the run table), ``contrasts(tables, cfg)`` (its
 primary contrasts, declared in code before any data: ``verdicts.Contrast``), ``FIGURES`` (figure
 name -> ``Figure``) and, optionally, ``notes(tables, cfg)`` (secondary lines for the summary).
