@@ -84,9 +84,14 @@ def dataset_params(wildcards):
     """Only the settings that change the prepared data of this data set."""
     d = config["dataset"]
     if wildcards.dataset == "mnist1d":
+        # test_seed only when set: a new key at its default must leave the params (and
+        # so every run downstream) as they were
+        new_test_set = (
+            {"test_seed": d["test_seed"]} if d["test_seed"] is not None else {}
+        )
         return {
-            k: d[k] for k in ("num_train", "num_test", "generator_seed", "test_seed")
-        }
+            k: d[k] for k in ("num_train", "num_test", "generator_seed")
+        } | new_test_set
     return {"root": d["root"], "download": d["download"]}
 
 
