@@ -51,18 +51,26 @@ def claims(cfg: dict) -> dict[str, str]:
     return {label(a): claim_text(a) for a in cfg["arms"]}
 
 
+def arm_fields(s, arm: dict) -> dict:
+    """The run fields of an arm applied at a warm start: a reset, shrink & perturb, or an intervention."""
+    if arm["name"] == "reset":
+        units = unit_names(s.model["name"], s.model["depth"])
+        return {"reset": units if arm["units"] == "all" else units[units.index(arm["units"]) :], "reset_mode": arm["mode"]}
+    if arm["name"] == "shrink_perturb":
+        return {"shrink": arm["shrink"], "perturb": arm["perturb"]}
+    return {"intervention": dict(arm)}
+
+
 def warm_run(t: RunTable, s, pre: dict, seed: int, arm: dict) -> dict:
     """The warm run of one arm; resets and shrink & perturb share their runs with their own experiments."""
-    name = arm["name"]
-    if name == "reset":
-        units = unit_names(s.model["name"], s.model["depth"])
-        reset = units if arm["units"] == "all" else units[units.index(arm["units"]) :]
-        return t.warm(s, pre, seed, path=reset_path("+".join(reset), arm["mode"]), reset=reset, reset_mode=arm["mode"])
-    if name == "shrink_perturb":
+    fields = arm_fields(s, arm)
+    if arm["name"] == "reset":
+        path = reset_path("+".join(fields["reset"]), arm["mode"])
+    elif arm["name"] == "shrink_perturb":
         path = f"shrink~{fmt(arm['shrink'])}-perturb~{fmt(arm['perturb'])}"
-        return t.warm(s, pre, seed, path=path, shrink=arm["shrink"], perturb=arm["perturb"])
-    path = "-".join([name] + [f"{k}~{fmt(v)}" for k, v in arm.items() if k != "name"])
-    return t.warm(s, pre, seed, path=path, intervention=dict(arm))
+    else:
+        path = "-".join([arm["name"]] + [f"{k}~{fmt(v)}" for k, v in arm.items() if k != "name"])
+    return t.warm(s, pre, seed, path=path, **fields)
 
 
 def runs(t: RunTable, cfg: dict) -> None:

@@ -28,7 +28,6 @@ from warmstart.experiments.base import Figure, gap, gaps, select
 from warmstart.plotting import ARMS, COLORS, errorbar, n_seeds, summarise
 from warmstart.runs import RunTable, Setting, condition
 from warmstart.stats import mean_ci
-from warmstart.units import unit_names
 from warmstart.verdicts import Contrast
 
 NAME = "chain"
@@ -54,20 +53,10 @@ def round_run(t: RunTable, s: Setting, cfg: dict, path: str, k: int, seed: int, 
                  subset=subset, stop=stop, **fields)  # fmt: skip
 
 
-def arm_fields(t: RunTable, s: Setting, arm: dict) -> dict:
-    """The run fields of an arena arm applied at a warm start (``arena.warm_run``'s, without its path)."""
-    if arm["name"] == "reset":
-        units = unit_names(s.model["name"], s.model["depth"])
-        return {"reset": units if arm["units"] == "all" else units[units.index(arm["units"]) :], "reset_mode": arm["mode"]}
-    if arm["name"] == "shrink_perturb":
-        return {"shrink": arm["shrink"], "perturb": arm["perturb"]}
-    return {"intervention": dict(arm)}
-
-
 def runs(t: RunTable, cfg: dict) -> None:
     s = t.setting()
     arms = {arena.label(a): a for a in t.config["experiments"]["arena"]["arms"]}
-    chains = {"warm": {}} | {label: arm_fields(t, s, arms[label]) for label in cfg["arms"]}
+    chains = {"warm": {}} | {label: arena.arm_fields(s, arms[label]) for label in cfg["arms"]}
     diagnosed = set(t.seeds({"seeds": cfg["diagnostics_seeds"]}))
     for seed in t.seeds(cfg):
         first = round_run(t, s, cfg, "fresh", 1, seed, None)
