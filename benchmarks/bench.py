@@ -2,6 +2,7 @@
 
     python benchmarks/bench.py                 # CPU throughput, start-up, DAG scale, epochs
     python benchmarks/bench.py --study results # also: a finished study's wall time vs its training time
+    python benchmarks/bench.py --gpu-only gpu.json  # only the GPU section (ResNet-18, CIFAR-shaped tensors)
 
 Everything is measured in one process and one run, interleaved, median of ``--repeats``; the
 machine is noisy, so compare ratios, not absolute numbers, across machines.
@@ -88,49 +89,72 @@ def cpu_throughput(d: dict, epochs: int, repeats: int, sizes: tuple[int, ...] = 
     return out
 
 
-def gpu_throughput(n: int = 10_000, epochs: int = 2, compile: bool = False, sizes: tuple[int, ...] = (1, 4, 8)) -> list[dict]:
-    """ResNet-18 on CIFAR-sized data resident on the GPU, batch 128: the plain fp32 loop against
-    the project's shard training of S seeds with bf16 autocast and channels_last (and
-    ``torch.compile`` if asked), images per second (S seeds count S images per example)."""
-    dev = "cuda"
+GPU_VARIANTS = (  # (loop, seeds S, bf16, channels_last, compile): the plain fp32 loop is the reference
+    ("plain", 1, False, False, False),
+    ("plain", 1, True, True, False),
+    ("ours", 1, False, False, False),
+    ("ours", 1, True, True, False),
+    ("ours", 4, True, True, False),
+    ("ours", 8, True, True, False),
+    ("ours", 16, True, True, False),
+    ("ours", 1, True, True, True),
+    ("ours", 8, True, True, True),
+)
+
+
+def gpu_throughput(n: int = 10_000, epochs: int = 2, device: str = "cuda", variants=GPU_VARIANTS, report=None) -> list[dict]:
+    """ResNet-18 (width 64, CIFAR stem) on CIFAR-shaped random data resident on the device, batch
+    128, Adam: images per second of the plain loop (``plain_epoch``, one model) and of the
+    project's shard training of S seeds (``train``: its per-epoch test pass on 1,000 images
+    included; S seeds count S images per example), each with or without bf16 autocast,
+    channels_last and ``torch.compile``, after a warm-up epoch (cuDNN autotuning, compilation: its
+    seconds are reported apart). ``report(rows)`` is called after each variant (a partial result
+    survives a time limit); a variant that fails is reported with its error."""
     g = torch.Generator().manual_seed(0)
-    x, y = torch.randn(n, 3, 32, 32, generator=g).to(dev), torch.randint(0, 10, (n,), generator=g).to(dev)
-    d = {"x_train": x, "y_train": y, "x_test": x[:1000], "y_test": y[:1000]}
+    x, y = torch.randn(n, 3, 32, 32, generator=g).to(device), torch.randint(0, 10, (n,), generator=g).to(device)
+    sync = torch.cuda.synchronize if device.startswith("cuda") else (lambda: None)
 
-    def timed(fn, images: int) -> float:
-        fn(1)  # warm-up: cuDNN autotuning, compilation
-        torch.cuda.synchronize()
-        t = time.perf_counter()
-        fn(epochs)
-        torch.cuda.synchronize()
-        return images * epochs / (time.perf_counter() - t)
+    def run(loop: str, S: int, bf16: bool, cl: bool, compile: bool, e: int) -> None:
+        fmt = torch.channels_last if cl else torch.contiguous_format
+        models = [build_model("resnet", (3, 32, 32), 10, seed=i, width=64, depth=2).to(device).to(memory_format=fmt) for i in range(S)]
+        xs = x.contiguous(memory_format=fmt)
+        if loop == "plain":
+            opt = torch.optim.Adam(models[0].parameters(), 1e-3)
+            forward = torch.compile(models[0]) if compile else models[0]
+            for _ in range(e):
+                with T.autocast(xs, bf16):
+                    plain_epoch(forward, opt, xs, y, 128, torch.Generator().manual_seed(0))
+            return
+        d = {"x_train": xs, "y_train": y, "x_test": xs[:1000], "y_test": y[:1000]}
+        T.train(models, d, T.shuffled(torch.arange(n, device=device)), optimizer="adam", lr=1e-3, epochs=e, batch_size=128,
+                order_seeds=[[i, 1] for i in range(S)], bf16=bf16, compile=compile)  # fmt: skip
 
-    def plain(e: int) -> None:
-        model = build_model("resnet", (3, 32, 32), 10, seed=0, width=64, depth=2).to(dev)
-        opt = torch.optim.Adam(model.parameters(), 1e-3)
-        for _ in range(e):
-            plain_epoch(model, opt, x, y, 128, torch.Generator().manual_seed(0))
-
-    def ours(S: int):
-        def fn(e: int) -> None:
-            models = [
-                build_model("resnet", (3, 32, 32), 10, seed=i, width=64, depth=2).to(dev).to(memory_format=torch.channels_last)
-                for i in range(S)
-            ]
-            dd = d | {k: d[k].contiguous(memory_format=torch.channels_last) for k in ("x_train", "x_test")}
-            order = T.shuffled(torch.arange(n, device=dev))
-            T.train(models, dd, order, optimizer="adam", lr=1e-3, epochs=e, batch_size=128,
-                    order_seeds=[[i, 1] for i in range(S)], bf16=True, compile=compile)  # fmt: skip
-
-        return fn
-
-    p = timed(plain, n)
-    out = []
-    for S in sizes:
-        o = timed(ours(S), n * S)
-        out.append({"device": torch.cuda.get_device_name(), "S": S, "compile": compile, "plain_fp32_images_per_s": p,
-                    "ours_images_per_s": o, "ours_over_plain": o / p})  # fmt: skip
-    return out
+    rows = []
+    for loop, S, bf16, cl, compile in variants:
+        row = {"loop": loop, "S": S, "bf16": bf16, "channels_last": cl, "compile": compile}
+        try:
+            sync()
+            t = time.perf_counter()
+            run(loop, S, bf16, cl, compile, 1)
+            sync()
+            row["warmup_epoch_s"] = time.perf_counter() - t
+            t = time.perf_counter()
+            run(loop, S, bf16, cl, compile, epochs)
+            sync()
+            row["images_per_s"] = n * S * epochs / (time.perf_counter() - t)
+        except Exception as e:  # noqa: BLE001 -- a benchmark reports a variant that fails and goes on
+            row["error"] = f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"[:300]
+        if device.startswith("cuda"):
+            row["max_memory_gib"] = torch.cuda.max_memory_allocated() / 2**30
+            torch.cuda.reset_peak_memory_stats()
+        rows.append(row)
+        ref = next((r.get("images_per_s") for r in rows if r["loop"] == "plain" and not r["bf16"] and not r["compile"]), None)
+        for r in rows:
+            if ref and "images_per_s" in r:
+                r["over_plain_fp32"] = r["images_per_s"] / ref
+        if report:
+            report(rows)
+    return rows
 
 
 def start_to_first_step(data_file: Path) -> float:
@@ -204,7 +228,13 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--study", type=Path, help="results/ of a finished study, for its overheads")
     ap.add_argument("--study-wall", type=float, help="its measured wall time in seconds")
+    ap.add_argument("--gpu-only", type=Path, metavar="JSON", help="only the GPU section, written to JSON after each variant")
     args = ap.parse_args()
+    if args.gpu_only:
+        machine = {"device": torch.cuda.get_device_name(), "torch": torch.__version__, "cuda": torch.version.cuda}
+        gpu_throughput(report=lambda rows: args.gpu_only.write_text(json.dumps({"machine": machine, "gpu": rows}, indent=2)))
+        print(args.gpu_only.read_text())
+        return
     torch.set_num_threads(1)
     with tempfile.TemporaryDirectory() as tmp:
         data_file = Path(tmp) / "data.pt"
@@ -221,7 +251,7 @@ def main() -> None:
     if args.study:
         report["study"] = study_overhead(args.study, args.study_wall)
     if torch.cuda.is_available():
-        report["gpu"] = gpu_throughput(compile=False) + gpu_throughput(compile=True)
+        report["gpu"] = gpu_throughput()
     print(json.dumps(report, indent=2))
 
 

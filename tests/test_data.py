@@ -34,25 +34,13 @@ def test_subsets_are_nested_and_of_the_right_size():
     assert torch.equal(data.nested_subsets(1000, [0.25], seed=3)[0.25], s[0.25])
 
 
-def _fake_cifar(root, name, n_per_batch=6, classes=10):
-    """Write a tiny CIFAR archive in torchvision's on-disk layout (pickled batches)."""
-    rng = np.random.default_rng(0)
-    key = "labels" if name == "cifar10" else "fine_labels"
-    for f in data._FILES[name]:
-        path = root / f
-        path.parent.mkdir(parents=True, exist_ok=True)
-        batch = {"data": rng.integers(0, 256, (n_per_batch, 3072), dtype=np.uint8), key: rng.integers(0, classes, n_per_batch).tolist()}
-        with open(path, "wb") as fh:
-            pickle.dump(batch, fh)
-    return rng
-
-
-@pytest.mark.parametrize("name,classes,n_train", [("cifar10", 10, 30), ("cifar100", 100, 6)])
-def test_cifar_is_read_from_torchvisions_layout_without_network(tmp_path, name, classes, n_train):
-    _fake_cifar(tmp_path, name, classes=classes)
+@pytest.mark.parametrize("name,classes", [("cifar10", 10), ("cifar100", 100)])
+def test_cifar_is_read_from_torchvisions_layout_without_network(tmp_path, name, classes):
+    data.write_synthetic_cifar(tmp_path, name, num_train=300, num_test=60)
     d = data.prepare(name, root=tmp_path, download=False)
-    assert d["x_train"].shape == (n_train, 3, 32, 32) and d["x_train"].dtype == torch.uint8
-    assert d["x_test"].shape == (6, 3, 32, 32)
+    assert d["x_train"].shape == (300, 3, 32, 32) and d["x_train"].dtype == torch.uint8
+    assert d["x_test"].shape == (60, 3, 32, 32)
+    assert set(d["y_train"].tolist()) <= set(range(classes)) and d["meta"]["num_classes"] <= classes
     raw = pickle.load(open(tmp_path / data._FILES[name][0], "rb"))
     assert torch.equal(d["x_train"][0].reshape(-1), torch.from_numpy(raw["data"][0]))  # row-major CHW, as torchvision
     out = tmp_path / "prepared.pt"

@@ -56,6 +56,26 @@ def _cifar(root: Path, name: str) -> dict[str, torch.Tensor]:
     return {"x_train": to_x(train), "y_train": to_y(train), "x_test": to_x([test]), "y_test": to_y([test])}
 
 
+def write_synthetic_cifar(root: str | Path, name: str = "cifar10", num_train: int = 50_000, num_test: int = 10_000, seed: int = 0) -> None:
+    """Write a synthetic data set in CIFAR-10's or CIFAR-100's on-disk format under ``root``
+    (pickled batches of uint8 rows in CHW order, as torchvision's downloader leaves them): each
+    image is its class's fixed random pattern plus independent noise (pixel = clip(128 + 40 t_c +
+    50 z)), so a ResNet can learn it but not at once. For tests of the reading path and smoke runs
+    of the paper's configuration where the real files cannot be fetched."""
+    classes, key = (10, "labels") if name == "cifar10" else (100, "fine_labels")
+    rng = np.random.default_rng(seed)
+    templates = rng.standard_normal((classes, 3072))
+    files = _FILES[name]
+    counts = np.diff(np.linspace(0, num_train, len(files), dtype=int)).tolist() + [num_test]  # train batches, then test
+    for f, n in zip(files, counts):
+        y = rng.integers(0, classes, n)
+        x = np.clip(128 + 40 * templates[y] + 50 * rng.standard_normal((n, 3072)), 0, 255).astype(np.uint8)
+        path = Path(root) / f
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "wb") as fh:
+            pickle.dump({"data": x, key: y.tolist()}, fh)
+
+
 def _svhn(root: Path) -> dict[str, torch.Tensor]:
     from scipy.io import loadmat
 
