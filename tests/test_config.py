@@ -3,7 +3,9 @@ from pathlib import Path
 
 import pytest
 import yaml
+from snakemake.utils import update_config
 
+from warmstart import experiments
 from warmstart.config import ConfigError, validate
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -14,12 +16,50 @@ def _default():
     return yaml.safe_load((ROOT / "config.yaml").read_text())
 
 
-@pytest.mark.parametrize("config", ["config.yaml", "configs/tiny.yaml", "configs/cifar10.yaml", "configs/confirm.yaml"])
-def test_shipped_configs_are_valid(config):
+def _merged(*files: str) -> dict:
+    """The default with ``files`` laid over it as ``--configfile`` does (a recursive update)."""
     merged = _default()
-    for key, value in yaml.safe_load((ROOT / config).read_text()).items():
-        merged[key] = merged[key] | value if isinstance(value, dict) and isinstance(merged.get(key), dict) else value
+    for f in files:
+        update_config(merged, yaml.safe_load((ROOT / f).read_text()))
     validate(merged, SCHEMA)
+    return merged
+
+
+SHIPPED = [
+    ["config.yaml"],
+    ["configs/tiny.yaml"],
+    ["configs/cifar10.yaml"],
+    ["configs/confirm.yaml"],
+    ["configs/cifar10.yaml", "configs/cifar10-smoke.yaml"],
+]
+
+
+@pytest.mark.parametrize("configs", SHIPPED)
+def test_shipped_configs_are_valid(configs):
+    _merged(*configs)
+
+
+def test_the_paper_config_inherits_nothing_of_the_default_s_mnist1d_settings():
+    """configs/cifar10.yaml is laid over config.yaml: an experiment key it leaves out keeps the
+    default's, chosen for the MNIST-1D MLP (a deeper model for the resets, another learning rate,
+    32 seeds). Every run must be the paper's ResNet-18 or a model an experiment names, at a rate
+    the paper config names, on at most its seeds."""
+    config = _merged("configs/cifar10.yaml")
+    study = experiments.build(config)
+    e = config["experiments"]
+    models = {(config["model"]["name"], config["model"]["width"], config["model"]["depth"])}
+    models |= {("resnet", w, d) for w in e["width_depth"]["widths"] for d in e["width_depth"]["depths"]}
+    models |= {(m, *(e["table1"]["model_settings"].get(m, {}).get(k) for k in ("width", "depth"))) for m in e["table1"]["models"]}
+    lrs = {config["train"]["lr"] * m for m in e["tune_lr"]["multipliers"]} | {o["lr"] for o in e["pretrain_length"]["optimizers"]}
+    lrs |= set(e["table1"]["lr"].values())
+    longest = max(config["train"]["pretrain_epochs"], config["train"]["tune_epochs"], e["stages"]["stage_epochs"])
+    for run in study.runs.values():
+        m = run["model"]
+        assert m["name"] == "logreg" or (m["name"], m.get("width"), m.get("depth")) in models, run["id"]
+        assert any(run["lr"] == pytest.approx(lr) for lr in lrs), run["id"]
+        assert run["init_seed"] < max(config["seeds"], *(x.get("seeds") or 0 for x in e.values() if isinstance(x, dict))), run["id"]
+        assert run["epochs"] <= longest, run["id"]
+    assert max(x.get("seeds") or 0 for x in e.values() if isinstance(x, dict)) <= 3
 
 
 @pytest.mark.parametrize(

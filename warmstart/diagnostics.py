@@ -22,7 +22,7 @@ fixed function of the parameters and a sum over examples.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import numpy as np
 import torch
@@ -38,18 +38,20 @@ def flat_params(model: nn.Module) -> Vector:
 
 
 def loss_hvp(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch: int = 1024) -> Callable[[Vector], Vector]:
-    """``v ↦ H v`` for the Hessian ``H`` of the mean cross-entropy of ``model`` on ``(x, y)``."""
+    """``v ↦ H v`` for the Hessian ``H`` of the mean cross-entropy of ``model`` on ``(x, y)``,
+    computed on the model's device and returned on ``v``'s (the Lanczos basis stays on the CPU)."""
     params = [p for p in model.parameters() if p.requires_grad]
     model.eval()
 
     def hvp(v: Vector) -> Vector:
-        out = torch.zeros_like(v)
+        u = v.to(params[0].device)
+        out = torch.zeros_like(u)
         for i in range(0, len(y), batch):
             loss = F.cross_entropy(model(x[i : i + batch]), y[i : i + batch], reduction="sum") / len(y)
             g = torch.autograd.grad(loss, params, create_graph=True)
-            gv = torch.cat([t.reshape(-1) for t in g]) @ v
+            gv = torch.cat([t.reshape(-1) for t in g]) @ u
             out += torch.cat([t.reshape(-1) for t in torch.autograd.grad(gv, params)])
-        return out
+        return out.to(v.device)
 
     return hvp
 
@@ -89,8 +91,9 @@ def hutchinson_trace(hvp: Callable[[Vector], Vector], dim: int, samples: int, se
     return values.mean(), values.std(ddof=1) / math.sqrt(samples) if samples > 1 else math.nan
 
 
-def per_example_grads(model: nn.Module, x: torch.Tensor, y: torch.Tensor, chunk: int = 256) -> torch.Tensor:
-    """The ``(n, d)`` matrix of per-example gradients of the cross-entropy, in eval mode."""
+def per_example_grad_chunks(model: nn.Module, x: torch.Tensor, y: torch.Tensor, chunk: int = 32) -> Iterator[torch.Tensor]:
+    """Per-example gradients of the cross-entropy, in eval mode, ``chunk`` examples at a time as
+    ``(chunk, d)`` matrices (a ResNet-18's d is 11M: the whole ``(n, d)`` matrix would not fit)."""
     model.eval()
     params = {k: v.detach() for k, v in model.named_parameters()}
     buffers = {k: v.detach() for k, v in model.named_buffers()}
@@ -99,25 +102,32 @@ def per_example_grads(model: nn.Module, x: torch.Tensor, y: torch.Tensor, chunk:
         return F.cross_entropy(functional_call(model, (p, buffers), (xi.unsqueeze(0),)), yi.unsqueeze(0))
 
     per = vmap(grad(loss), in_dims=(None, 0, 0))
-    out = []
     for i in range(0, len(y), chunk):
         g = per(params, x[i : i + chunk], y[i : i + chunk])
-        out.append(torch.cat([g[k].reshape(len(y[i : i + chunk]), -1) for k in params], 1))
-    return torch.cat(out)
+        yield torch.cat([g[k].reshape(len(y[i : i + chunk]), -1) for k in params], 1)
 
 
-def gradient_noise(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> dict[str, float]:
+def per_example_grads(model: nn.Module, x: torch.Tensor, y: torch.Tensor, chunk: int = 32) -> torch.Tensor:
+    """The ``(n, d)`` matrix of per-example gradients of the cross-entropy, in eval mode."""
+    return torch.cat(list(per_example_grad_chunks(model, x, y, chunk)))
+
+
+def gradient_noise(model: nn.Module, x: torch.Tensor, y: torch.Tensor, chunk: int = 32) -> dict[str, float]:
     """``tr Σ`` of per-example gradients (unbiased sample covariance), ``|G|²`` (unbiased),
-    ``|ḡ|²`` and ``B_simple = tr Σ / |G|²`` (McCandlish et al. 2018)."""
-    g = per_example_grads(model, x, y).double()
-    n = len(g)
-    mean = g.mean(0)
-    tr_sigma = float(((g - mean) ** 2).sum() / (n - 1))
-    g2 = float(mean @ mean) - tr_sigma / n
+    ``|ḡ|²`` and ``B_simple = tr Σ / |G|²`` (McCandlish et al. 2018). Accumulated over chunks in
+    float64: ``tr Σ = (Σᵢ |gᵢ|² - n |ḡ|²) / (n - 1)``."""
+    total, squares, n = 0.0, 0.0, 0
+    for g in per_example_grad_chunks(model, x, y, chunk):
+        g = g.double()
+        total, squares, n = total + g.sum(0), squares + float((g * g).sum()), n + len(g)
+    mean = total / n
+    mean2 = float(mean @ mean)
+    tr_sigma = (squares - n * mean2) / (n - 1)
+    g2 = mean2 - tr_sigma / n
     return {
         "grad_trace_cov": tr_sigma,
         "grad_norm2": g2,
-        "grad_mean_norm2": float(mean @ mean),
+        "grad_mean_norm2": mean2,
         "noise_scale": tr_sigma / g2 if g2 > 0 else math.nan,
     }
 
