@@ -65,7 +65,7 @@ def test_gradient_noise_matches_a_brute_force_per_example_computation():
         F.cross_entropy(model(x[i : i + 1]), y[i : i + 1]).backward()
         rows.append(torch.cat([p.grad.reshape(-1) for p in model.parameters()]))
     g = torch.stack(rows).double()
-    assert torch.allclose(dg.per_example_grads(model, x, y, chunk=5).double(), g, atol=1e-6)
+    assert torch.allclose(torch.cat(list(dg.per_example_grad_chunks(model, x, y, chunk=5))).double(), g, atol=1e-6)
     mean = g.mean(0)
     tr = float(sum(((r - mean) ** 2).sum() for r in g) / (len(g) - 1))
     out = dg.gradient_noise(model, x, y, chunk=5)  # accumulated over 7 chunks, the last one short

@@ -107,11 +107,6 @@ def per_example_grad_chunks(model: nn.Module, x: torch.Tensor, y: torch.Tensor, 
         yield torch.cat([g[k].reshape(len(y[i : i + chunk]), -1) for k in params], 1)
 
 
-def per_example_grads(model: nn.Module, x: torch.Tensor, y: torch.Tensor, chunk: int = 32) -> torch.Tensor:
-    """The ``(n, d)`` matrix of per-example gradients of the cross-entropy, in eval mode."""
-    return torch.cat(list(per_example_grad_chunks(model, x, y, chunk)))
-
-
 def gradient_noise(model: nn.Module, x: torch.Tensor, y: torch.Tensor, chunk: int = 32) -> dict[str, float]:
     """``tr Σ`` of per-example gradients (unbiased sample covariance), ``|G|²`` (unbiased),
     ``|ḡ|²`` and ``B_simple = tr Σ / |G|²`` (McCandlish et al. 2018). Accumulated over chunks in
