@@ -126,6 +126,7 @@ def test_a_killed_shard_resumes_to_exactly_the_uninterrupted_result(tmp_path, si
     table = runs.RunTable(study())
     table.config["train"] |= {"batch_size": 32, "tune_epochs": 40}
     table.config["model"] |= {"width": 64}
+    table.config["protocol"] |= {"read": {"train_acc": 0.99, "consecutive": 3}}  # the tiny study's 20% would stop it at once
     specs = [table.fresh(table.setting(), seed=seed) for seed in (0, 1, 2)]
     torch.set_num_threads(1)
     execute(specs, str(data_file), [tmp_path / f"reference/seed~{s}" for s in (0, 1, 2)], resume_dir=tmp_path)

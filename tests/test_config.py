@@ -72,7 +72,10 @@ def test_the_paper_config_inherits_nothing_of_the_default_s_mnist1d_settings():
         (lambda c: c["model"].update(name="vgg"), "model.name", "is not one of"),
         (lambda c: c["train"].update(device="tpu"), "train.device", "does not match"),
         (lambda c: c["experiments"]["fraction"].update(curves_fraction=0.3), "experiments.fraction.curves_fraction", "must be one of"),
-        (lambda c: c["train"].update(final_window=1000), "train.final_window", "exceeds"),
+        (lambda c: c["train"].update(final_window=20), "train.final_window", "unknown key"),  # the protocol reads every run
+        (lambda c: c["protocol"]["read"].update(train_acc=0.5), "protocol.read.train_acc", "must lie above protocol.start_fit_validation"),
+        (lambda c: c["protocol"].pop("read"), "protocol", "'read' is a required property"),
+        (lambda c: c["experiments"]["smooth_shift"].update(shift_epochs=200), "experiments.smooth_shift.shift_epochs", "must be below"),
         (lambda c: c["diagnostics"].update(seeds=[0, 40]), "diagnostics.seeds", "not a seed of experiments.fraction"),
         (
             lambda c: c["experiments"]["shrink_perturb"].update(primary={"shrink": 0.3, "perturb": 0.1}),
@@ -80,7 +83,7 @@ def test_the_paper_config_inherits_nothing_of_the_default_s_mnist1d_settings():
             "must be a setting of the grid",
         ),  # fmt: skip
         (lambda c: c["experiments"]["pretrain_length"].update(few_epochs=7), "experiments.pretrain_length.few_epochs", "must be one of"),
-        (lambda c: c["train"].update(tune_stop={"train_acc": 0.99}), "train.tune_stop", "'after' is a required property"),
+        (lambda c: c["protocol"]["read"].update(after=20), "protocol.read.after", "unknown key"),
         (
             lambda c: c["experiments"]["arena"]["arms"][1].update(strength=0.003),
             "experiments.arena.arms[1].strength",

@@ -5,7 +5,7 @@ from scipy import stats
 
 from warmstart.stats import paired_gap
 from warmstart.summary import summary
-from warmstart.tables import FINAL_COLUMNS, GAP_COLUMNS, final_accuracy, final_table, gap_table
+from warmstart.tables import FINAL_COLUMNS, GAP_COLUMNS, final_table, gap_table
 
 
 def test_paired_gap_matches_scipys_paired_t_test_and_interval():
@@ -26,80 +26,83 @@ def test_pairing_matters_a_constant_shift_is_certain_though_seeds_vary_a_lot():
     assert stats.ttest_ind(warm + 0.01, warm).pvalue > 0.9  # an unpaired test would see nothing
 
 
-def _metrics(run, test_accs):
+def _metrics(run, test_accs, fit=1.0):
+    """Metric rows of a run: epoch 0 evaluates the start, then per epoch the running training
+    accuracy, the eval-mode training accuracy ``fit`` (the stopping rule's) and the test accuracy."""
     rows = []
     for e, acc in enumerate(test_accs):
         rows += [
             {"run": run, "epoch": e, "split": "test", "loss": 1.0, "acc": acc},
-            {"run": run, "epoch": e, "split": "train", "loss": 1.0, "acc": 1.0},
+            {"run": run, "epoch": e, "split": "train", "loss": 1.0, "acc": fit if e else 0.1},
         ]
+        if e:
+            rows.append({"run": run, "epoch": e, "split": "train_eval", "loss": 1.0, "acc": fit})
     return rows
 
 
-def test_final_accuracy_is_the_mean_of_the_last_window_epochs_excluding_epoch_0():
-    m = pd.DataFrame(_metrics("a", [0.0, 0.1, 0.2, 0.3, 0.4]))
-    f = final_accuracy(m, window=2)
-    assert f.loc["a", "final_test_acc"] == pytest.approx(0.35) and f.loc["a", "epochs"] == 4
-    assert final_accuracy(m, window=10).loc["a", "final_test_acc"] == pytest.approx(0.25)
-
-
-def _curves(run, train_accs, test_accs):
+def _curves(run, fits, test_accs):
+    """Metric rows with an eval-mode training accuracy per epoch (``fits[0]`` is the start's)."""
     rows = []
-    for e, (tr, te) in enumerate(zip(train_accs, test_accs)):
+    for e, (tr, te) in enumerate(zip(fits, test_accs)):
         rows += [
             {"run": run, "epoch": e, "split": "test", "loss": 1.0, "acc": te},
             {"run": run, "epoch": e, "split": "train", "loss": 1.0, "acc": tr},
         ]
+        if e:
+            rows.append({"run": run, "epoch": e, "split": "train_eval", "loss": 1.0, "acc": tr})
     return rows
 
 
-STOPS = {"warm": {"train_acc": 0.99, "after": 0}, "fresh": {"train_acc": 0.99, "after": 0}}
+RULE = {"train_acc": 0.99, "consecutive": 2}
+ROWS = [{"experiment": "fraction", "condition": "c", "arm": a, "seed": 0, "run": a, "parent": ""} for a in ("warm", "fresh")]
 
 
-def test_a_run_with_epochs_after_its_threshold_reports_their_mean_and_converges_by_its_eval_accuracy():
-    rows = [{"experiment": "fraction", "condition": "c", "arm": a, "seed": 0, "run": a, "parent": ""} for a in ("warm", "fresh")]
-    metrics = _curves("warm", [0.1, 0.9, 0.95, 0.96, 0.97], [0.1, 0.5, 0.6, 0.7, 0.8])
-    metrics += [{"run": "warm", "epoch": e, "split": "train_eval", "loss": 1.0, "acc": a} for e, a in enumerate([0.1, 0.5, 0.99, 1, 1])]
-    metrics += _curves("fresh", [0.1, 0.995, 1.0, 1.0, 1.0], [0.1, 0.4, 0.4, 0.4, 0.4])  # no eval accuracy: its running one
-    stops = {"warm": {"train_acc": 0.99, "after": 2}, "fresh": {"train_acc": 0.99, "after": 2}}
-    final = final_table(rows, pd.DataFrame(metrics), window=20, stops=stops).set_index("arm")
-    assert final.loc["warm", "final_test_acc"] == pytest.approx(0.75)  # epochs 3 and 4, after the threshold at 2
-    assert final.loc["warm", "stop_epoch"] == 2 and final.loc["fresh", "stop_epoch"] == 1  # eval mode where measured
-    assert final.converged.all()
+def test_a_run_is_read_over_the_epochs_that_stopped_it_and_fits_there():
+    # warm: epochs 3 and 4 both at 99% -> stopped at 4, read at 3-4; epoch 1 touched it, epoch 2 dipped
+    warm = _curves("warm", [0.4, 0.995, 0.98, 0.99, 0.995], [0.1, 0.5, 0.55, 0.6, 0.7])
+    fresh = _curves("fresh", [0.1, 0.5, 0.995, 0.999], [0.1, 0.4, 0.6, 0.8])
+    final = final_table(ROWS, pd.DataFrame(warm + fresh), {"warm": RULE, "fresh": RULE}).set_index("arm")
+    w = final.loc["warm"]
+    assert (w.read_from, w.read_to, w.epochs) == (3, 4, 4) and w.final_test_acc == pytest.approx(0.65)
+    assert w.fit_min == pytest.approx(0.99) and w.final_train_acc == pytest.approx(0.9925)
+    assert w.stop_epoch == 1 and w.fit_start == pytest.approx(0.4)  # epochs to fit count from the first tuning epoch
+    assert final.loc["fresh", "read_from"] == 2 and final.loc["fresh", "stop_epoch"] == 2 and final.converged.all()
 
 
-def test_a_run_trained_until_a_training_accuracy_reports_its_accuracy_at_the_stop():
-    # stopped at epoch 11 with a window of 20: the mean over the window would reach back to epoch 1
-    stopped = _curves("warm", [0.1] + [0.5] * 10 + [0.995], [0.1] + [0.3] * 10 + [0.6])
-    rows = [{"experiment": "table1", "condition": "c", "arm": a, "seed": 0, "run": a, "parent": ""} for a in ("warm", "fresh")]
-    fresh = _curves("fresh", [0.1, 0.5, 0.995], [0.1, 0.4, 0.7])
-    final = final_table(
-        rows,
-        pd.DataFrame(stopped + fresh),
-        window=20,
-        stops=STOPS,
-    ).set_index("arm")
-    assert final.loc["warm", "final_test_acc"] == pytest.approx(0.6) and final.loc["warm", "final_train_acc"] == pytest.approx(0.995)
-    assert final.loc["warm", "stop_epoch"] == 11 and final.loc["fresh", "stop_epoch"] == 2
-    assert final.converged.all()
-    capped = _curves("warm", [0.1] + [0.5] * 11, [0.1] + [0.3] * 11)  # reached its epoch cap below 99%
-    final = final_table(
-        rows,
-        pd.DataFrame(capped + fresh),
-        window=20,
-        stops=STOPS,
-    ).set_index("arm")
-    assert pd.isna(final.loc["warm", "stop_epoch"]) and not final.converged.any()  # neither arm of the pair counts
+def test_a_pair_is_converged_only_when_both_arms_fit_at_every_epoch_read():
+    fresh = _curves("fresh", [0.1, 0.5, 0.995, 0.999], [0.1, 0.4, 0.6, 0.8])
+    for warm_fits, converged in (([0.4, 0.5, 0.995, 0.98], False), ([0.4, 0.5, 0.6, 0.7], False), ([0.4, 0.5, 0.99, 1.0], True)):
+        # the first two reached their cap (epoch 3) without two epochs at 99%: read over the last two, not fitted
+        warm = _curves("warm", warm_fits, [0.1, 0.5, 0.55, 0.6])
+        final = final_table(ROWS, pd.DataFrame(warm + fresh), {"warm": RULE, "fresh": RULE}).set_index("arm")
+        assert final.loc["warm", "fit_min"] == pytest.approx(min(warm_fits[2:]))
+        assert (
+            bool(final.loc["warm", "converged"]) is converged and bool(final.loc["fresh", "converged"]) is converged
+        )  # a row speaks for its pair
+    assert pd.isna(final_table(ROWS, pd.DataFrame(_curves("warm", [0.4] * 4, [0.1] * 4) + fresh), {"warm": RULE, "fresh": RULE})
+                   .set_index("arm").loc["warm", "stop_epoch"])  # never fitted: no epochs to fit  # fmt: skip
 
 
-def test_a_fixed_length_run_converges_only_before_its_final_window():
-    rows = [{"experiment": "fraction", "condition": "c", "arm": a, "seed": 0, "run": a, "parent": ""} for a in ("warm", "fresh")]
-    warm = _curves("warm", [0.1, 0.995, 1.0, 1.0, 1.0], [0.1] * 5)
-    for fresh_train, converged in (([0.1, 0.5, 0.995, 1.0, 1.0], True), ([0.1, 0.5, 0.9, 0.995, 1.0], False)):
-        fresh = _curves("fresh", fresh_train, [0.1] * 5)
-        final = final_table(rows, pd.DataFrame(warm + fresh), window=2).set_index("arm")
-        assert final.loc["warm", "stop_epoch"] == 1 and bool(final.loc["fresh", "converged"]) is converged
-        assert final.loc["warm", "converged"] == final.loc["fresh", "converged"]  # a row speaks for its pair
+def test_a_convex_run_is_read_at_its_optimum_and_fitted_when_it_reached_it():
+    rule = {"train_acc": 0.99, "consecutive": 1}
+    for reached in (1.0, 0.0):
+        warm = _curves("warm", [0.3, 0.5, 0.6, 0.65], [0.1, 0.3, 0.4, 0.45])  # never 99%: an optimum epoch follows the cap
+        warm.append({"run": "warm", "epoch": 3, "split": "optimum", "loss": 1e-6, "acc": reached})
+        fresh = _curves("fresh", [0.1, 0.6, 0.65, 0.65], [0.1, 0.3, 0.4, 0.45]) + [
+            {"run": "fresh", "epoch": 3, "split": "optimum", "loss": 1e-6, "acc": 1.0}]  # fmt: skip
+        final = final_table(ROWS, pd.DataFrame(warm + fresh), {"warm": rule, "fresh": rule}).set_index("arm")
+        assert final.loc["warm", "read_from"] == 3 and final.loc["warm", "final_test_acc"] == pytest.approx(0.45)
+        assert bool(final.loc["warm", "converged"]) is (reached == 1.0)
+
+
+def test_a_run_without_the_protocols_rule_cannot_be_read():
+    with pytest.raises(ValueError, match="run fresh: a tuning run needs the protocol's stopping rule"):
+        final_table(ROWS, pd.DataFrame(_curves("warm", [0.1, 1.0], [0.1, 0.5]) + _curves("fresh", [0.1, 1.0], [0.1, 0.5])),
+                    {"warm": RULE})  # fmt: skip
+
+
+PROTOCOL = {"read": {"train_acc": 0.99, "consecutive": 1}, "alpha": 0.05, "margin_accuracy": 0.005, "margin_epochs": 2,
+            "check_tolerance": 0.001}  # fmt: skip
 
 
 def _summary(final: pd.DataFrame, experiments: dict[str, dict], tables: dict | None = None) -> str:
@@ -107,10 +110,9 @@ def _summary(final: pd.DataFrame, experiments: dict[str, dict], tables: dict | N
     from warmstart.experiments import claims_all, judge_all, notes_all
 
     tables = {"final": final} | (tables or {})
-    rules = {"alpha": 0.05, "margin_accuracy": 0.005, "margin_epochs": 2}
-    contrasts = judge_all(tables, experiments, rules)
+    contrasts = judge_all(tables, experiments, PROTOCOL)
     notes, claims = notes_all(tables, experiments), claims_all(experiments)
-    return summary(gap_table(final, contrasts), final, contrasts, notes, "test setting", rules, claims)
+    return summary(gap_table(final, contrasts), final, contrasts, notes, "test setting", PROTOCOL, claims, {"version": 2, "hash": "abc"})
 
 
 def test_tables_pair_runs_by_seed_whatever_the_row_order():
@@ -123,21 +125,21 @@ def test_tables_pair_runs_by_seed_whatever_the_row_order():
                 {"experiment": "fraction", "condition": "fraction=0.5", "arm": arm, "seed": seed, "run": run, "parent": "", "fraction": 0.5}
             )
             metrics += _metrics(run, [0.1, 0.3, acc[seed], acc[seed]])
-    final = final_table(rows[::-1], pd.DataFrame(metrics), window=2)
+    final = final_table(rows[::-1], pd.DataFrame(metrics), {r["run"]: RULE for r in rows})
     assert list(final.columns[: len(FINAL_COLUMNS)]) == FINAL_COLUMNS and "fraction" in final.columns and final.converged.all()
     gap = gap_table(final)
-    assert list(gap.columns) == GAP_COLUMNS + ["fraction", "p_holm", "reading"] and len(gap) == 1
+    assert list(gap.columns) == GAP_COLUMNS + ["fraction", "p_holm", "p_equivalent_holm", "reading"] and len(gap) == 1
     assert gap.gap_mean[0] == pytest.approx(0.02) and gap.fraction[0] == 0.5 and gap.reading[0] == "gap"
     assert gap.gap_ci_low[0] > 0  # paired: every seed's gap is positive
     text = _summary(final, {"fraction": {"curves_fraction": 0.5}})
-    assert "Verdict: reproduced" in text and "| fraction=0.5 | 3 |" in text
+    assert "Verdict: reproduced" in text and "| fraction=0.5 | 3 |" in text and "protocol version 2 (hash `abc`" in text
 
 
 def _fraction_final(gaps: list[float], converged: bool = True) -> pd.DataFrame:
     return pd.DataFrame(
         [
             {"experiment": "fraction", "condition": "fraction=0.5", "fraction": 0.5, "arm": arm, "seed": s, "run": f"{arm}{s}",
-             "final_test_acc": 0.6 + (g if arm == "fresh" else 0), "final_train_acc": 1.0, "converged": converged}
+             "final_test_acc": 0.6 + (g if arm == "fresh" else 0), "final_train_acc": 1.0, "fit_min": 1.0, "converged": converged}
             for s, g in enumerate(gaps)
             for arm in ("warm", "fresh")
         ]
@@ -153,7 +155,8 @@ def test_summary_never_claims_a_reproduction_the_interval_does_not_support():
     ):
         assert word in _summary(_fraction_final(gaps), cfg)
     text = _summary(_fraction_final([0.03, 0.01, 0.02, 0.025], converged=False), cfg)
-    assert "Verdict: not converged" in text and "| **no** |" in text  # shown, flagged, no verdict
+    assert "Verdict: not converged" in text and "| **0/4** |" in text  # shown, flagged, no verdict
+    assert "Pairs fitted where read: 0 of 4 (0%)" in text
 
 
 def _diag(sharper: float, noisier: float, seen: tuple[float, float] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -183,10 +186,9 @@ def test_hypothesis_verdict_follows_the_paired_intervals_on_each_half():
     assert h.d_noise.tolist() == pytest.approx([1.0, 1.1, 1.2, 1.3])
     assert h.gap.tolist() == pytest.approx([0.02, 0.03, 0.04, 0.05])
     assert hypothesis.per_seed(diag, final, "seen").d_sharpness.tolist() == pytest.approx([-2.0, -1.9, -1.8, -1.7])
-    rules = {"alpha": 0.05, "margin_accuracy": 0.005, "margin_epochs": 2}
 
     def judged(diag, final):
-        return judge_all({"diagnostics": diag, "final": final}, {"hypothesis": {}}, rules)
+        return judge_all({"diagnostics": diag, "final": final}, {"hypothesis": {}}, PROTOCOL)
 
     j = judged(diag, final)
     assert list(j.status) == ["against", "against", "supported", "supported"]  # seen, seen, unseen, unseen; Holm over four
@@ -198,27 +200,61 @@ def test_hypothesis_verdict_follows_the_paired_intervals_on_each_half():
     assert "**Verdict: partly supported**" in text
 
 
-def test_the_speed_verdict_counts_the_kept_units_conditions_not_the_plain_warm_start():
-    # keeping 1 unit: no faster than fresh; the plain warm start (keep_first = all 3 units) is much faster
+def _speed(fresh_epochs, plain_epochs, kept_epochs, start=0.5) -> pd.DataFrame:
+    """A speed experiment's final table: epochs to fit (``stop_epoch``) per seed of fresh, the plain
+    warm start (keep_first = all 3 units) and the kept-first-unit start; ``start``, every arm's
+    training accuracy at its start."""
     rows = []
-    for seed in range(4):
-        for keep, warm_epochs in ((1, 20 + seed % 2), (3, 5)):
-            for arm, epochs in (("warm", warm_epochs), ("fresh", 20 + (seed + 1) % 2)):
+    for seed in range(len(fresh_epochs)):
+        for keep, warm_epochs in ((1, kept_epochs[seed]), (3, plain_epochs[seed])):
+            for arm, epochs in (("warm", warm_epochs), ("fresh", fresh_epochs[seed])):
                 rows.append({"experiment": "speed", "condition": f"keep_first={keep}", "arm": arm, "seed": seed, "keep_first": keep,
                              "run": f"{arm}{keep}{seed}", "final_test_acc": 0.5, "final_train_acc": 1.0, "converged": True,
-                             "epochs_to_threshold": epochs})  # fmt: skip
-    text = _summary(pd.DataFrame(rows), {"speed": {"keep_first": [1], "threshold": 0.5}})
+                             "fit_min": 1.0, "fit_start": start, "stop_epoch": epochs})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+SPEED = {"speed": {"keep_first": [1], "fit_threshold": 0.99}}
+
+
+def test_the_speed_verdict_counts_the_kept_units_conditions_not_the_plain_warm_start():
+    # keeping 1 unit: no faster than fresh; the plain warm start (keep_first = all 3 units) is much faster
+    fresh = [20 + (s + 1) % 2 for s in range(4)]
+    text = _summary(_speed(fresh, [5] * 4, [20 + s % 2 for s in range(4)]), SPEED)
     assert "Verdict: reproduced" in text  # the plain warm start is the positive control, not a kept-units condition
-    assert "keep first 1: epochs warm - fresh (equivalence, margin ±2.0): +0.0" in text
+    assert "keep first 1: epochs warm - fresh (equivalence, margin ±2.0): +0.0 [90%:" in text
 
 
-def test_the_confirmation_table_says_which_verdicts_held():
+def test_the_speed_control_can_fail_and_cannot_be_met_at_the_start():
+    """Simulated studies where the plain warm start is exactly as fast as fresh (epochs to fit drawn
+    from one distribution): the positive control comes out supported in at most alpha of them, so
+    the claim is not reproduced on a speed-up the measurement cannot see. An arm that already fits
+    at its start makes the contrast uninformative: not converged."""
+    from warmstart.experiments import judge_all
+
+    rng = np.random.default_rng(7)
+    supported = 0
+    for _ in range(200):
+        e = rng.normal(30, 5, (3, 16)).round()
+        j = judge_all({"final": _speed(e[0], e[1], e[2])}, SPEED, PROTOCOL)
+        supported += j.status[j.kind == "control"].iloc[0] == "supported"
+    assert supported / 200 <= 0.05
+    j = judge_all({"final": _speed([30] * 4, [5, 6, 5, 6], [30] * 4, start=0.995)}, SPEED, PROTOCOL)
+    assert (j.status == "not converged").all()
+
+
+def test_the_confirmation_lists_every_contrasts_status_on_both_sides():
     from warmstart.summary import confirmation
 
-    def rows(*status):  # effect contrasts of the fraction experiment's claim
-        return pd.DataFrame([{"experiment": "fraction", "claim": "main", "contrast": f"c{i}", "kind": "effect", "status": s}
-                             for i, s in enumerate(status)])  # fmt: skip
+    def rows(*status, kinds=None):  # effect contrasts of the fraction experiment's claim
+        return pd.DataFrame([{"experiment": "fraction", "claim": "main", "contrast": f"c{i}", "kind": (kinds or {}).get(i, "effect"),
+                              "status": s} for i, s in enumerate(status)])  # fmt: skip
 
     assert "| reproduced | reproduced | yes |" in confirmation(rows("supported"), rows("supported"))
-    assert "| reproduced | inconclusive | **no** |" in confirmation(rows("supported"), rows("inconclusive"))
-    assert "**no** (judged on 1 contrasts, the original on 2) |" in confirmation(rows("supported", "inconclusive"), rows("supported"))
+    text = confirmation(rows("supported", "supported"), rows("supported", "inconclusive"))
+    assert "| reproduced | partly reproduced | **no** |" in text and "| fraction | main | c1 | supported | inconclusive | **yes** |" in text
+    assert "1 of 2 primary contrasts kept their status" in text
+    text = confirmation(rows("supported", "inconclusive"), rows("supported"))  # a contrast on one side only
+    assert "| fraction | main | c1 | inconclusive | (absent) | **yes** |" in text
+    text = confirmation(rows("supported", "check passed", kinds={1: "check"}), rows("supported", "check failed", kinds={1: "check"}))
+    assert "c1" not in text and "1 of 1 primary contrasts" in text  # identities are no part of the confirmation

@@ -66,7 +66,7 @@ def test_rules_on_constructed_contrasts():
     assert v(contrast("control", 0.02), contrast("equivalence", 0.03, seed=1)) == "not reproduced"
     assert v(contrast("control", 0.02), contrast("equivalence", 0.004, sd=0.03, seed=1)) == "inconclusive"
     j = judge("x", [contrast("effect", 0.02), contrast("effect", 0.5, converged=False, seed=1)], MARGINS)
-    assert list(j.status) == ["supported", "not converged"] and np.isnan(j.p_holm[1])  # left out of the family
+    assert list(j.status) == ["supported", "not converged"] and np.isnan(j.p_effect_holm[1])  # left out of the family
 
 
 def test_holm_is_applied_over_the_experiment():
@@ -74,7 +74,29 @@ def test_holm_is_applied_over_the_experiment():
     n, target = 32, stats.t.ppf(1 - 0.04 / 2, 31)  # a t statistic giving p = 0.04
     cs = [contrast("effect", target * 0.01 / np.sqrt(n), n=n, seed=s) for s in range(3)]
     j = judge("x", cs, MARGINS)
-    assert np.allclose(j.p, 0.04) and (j.status == "inconclusive").all()
+    assert np.allclose(j.p_effect, 0.04) and (j.status == "inconclusive").all()
+
+
+def test_one_holm_family_covers_both_directions_of_every_contrast():
+    """An equivalence brings two hypotheses (within the margin; beyond it) into the experiment's one
+    family, an effect one (its two-sided test): three p-values here, each adjusted over all three."""
+    j = judge("x", [contrast("effect", 0.02), contrast("equivalence", 0.0, seed=1)], MARGINS)
+    family = np.array([j.p_effect[0], j.p_equivalent[1], j.p_beyond[1]])
+    np.testing.assert_allclose([j.p_effect_holm[0], j.p_equivalent_holm[1], j.p_beyond_holm[1]], holm(family))
+    assert np.isnan(j.p_equivalent[0]) and np.isnan(j.p_effect[1])  # one column per meaning
+    assert list(j.ci_level) == [0.95, 0.90]  # an equivalence shows the interval its TOST decides on
+    lo, hi = stats.t.interval(0.90, 31, 0.0, 0.01 / np.sqrt(32))
+    assert (j.ci_low[1], j.ci_high[1]) == pytest.approx((lo, hi))
+
+
+def test_an_identity_is_a_check_outside_the_family_and_the_verdict():
+    exact = Contrast("main", "identity", "check", pd.Series([0.0, 0.0, 0.0, 0.0]), True)
+    off = Contrast("main", "identity", "check", pd.Series([0.0, 0.0, 0.002, 0.0]), True)
+    j = judge("x", [contrast("effect", 0.02), exact], MARGINS, tolerance=0.001)
+    assert list(j.status) == ["supported", "check passed"] and np.isnan(j.p_effect_holm[1])
+    assert j.p_effect_holm[0] == pytest.approx(j.p_effect[0])  # the check does not count in Holm's m
+    assert judge("x", [off], MARGINS, tolerance=0.001).status[0] == "check failed"
+    assert verdict(j) == "reproduced" and verdict(judge("x", [exact], MARGINS)) == "inconclusive"  # no finding
 
 
 @pytest.mark.slow

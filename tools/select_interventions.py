@@ -4,8 +4,8 @@ The split is ``tools/select_tuning.py``'s: a random 20% of the default MNIST-1D 
 out as validation, the rest playing the training set, pretraining on a random half of it. Seeds
 disjoint from the study's (1000 + i) pretrain once with the study's settings; then, for every
 setting of every intervention's grid (``experiments.arena.grids`` of ``config.yaml``; the
-product of its lists), the warm start is tuned with that intervention under the study's stopping
-rule, as the pipeline trains it (``warmstart.run``: shrink & perturb's noise and DASH at the warm
+product of its lists), the warm start is tuned with that intervention under the protocol's read-out
+rule (``protocol.read``), as the pipeline trains it (``warmstart.run``: shrink & perturb's noise and DASH at the warm
 start, the other interventions during tuning).
 
 Rule, fixed before running: per intervention, among the settings whose every seed reaches the
@@ -28,26 +28,28 @@ from select_tuning import split
 
 from warmstart import interventions
 from warmstart.models import build_model
-from warmstart.run import PERTURB_SEED
+from warmstart.protocol import read_rule
+from warmstart.run import PERTURB_STREAM, draw_seed
 from warmstart.train import shuffled, train
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def tune(config: dict, data: dict, starts: list, seeds: list[int], hooks=None) -> tuple[list[float], list[float]]:
-    """Tune ``starts`` on the training part with the study's stopping rule: per seed the epoch it
-    reached the threshold (inf if never) and its validation accuracy over the final window."""
-    t = config["train"]
-    stop = t["tune_stop"]
+    """Tune ``starts`` on the training part under the protocol's read-out rule (``protocol.read``): per
+    seed the epoch it first reached the threshold (inf if never) and its validation accuracy over the
+    epochs read (``nan`` where the run did not fit there: no setting is chosen on an unfitted run)."""
+    t, rule = config["train"], read_rule(config)
     res = train(starts, data, shuffled(torch.arange(len(data["y_train"]))), optimizer=t["optimizer"], lr=t["lr"],
                 batch_size=t["batch_size"], order_seeds=[[s, 1] for s in seeds], epochs=t["tune_epochs"],
-                stop_train_acc=stop["train_acc"], stop_after=stop["after"], hooks=hooks)  # fmt: skip
+                stop_train_acc=rule["train_acc"], stop_consecutive=rule["consecutive"], hooks=hooks)  # fmt: skip
     reached, val = [], []
     for metrics, _ in res:
         fit = {r["epoch"]: r["acc"] for r in metrics if r["split"] == "train_eval"}
-        reached.append(min((e for e, a in fit.items() if a >= stop["train_acc"]), default=math.inf))
-        last = max(fit)
-        val.append(np.mean([r["acc"] for r in metrics if r["split"] == "test" and r["epoch"] > last - max(stop["after"], 1)]))
+        read = sorted(fit)[-rule["consecutive"] :]
+        fitted = all(fit[e] >= rule["train_acc"] for e in read)
+        reached.append(min((e for e, a in fit.items() if a >= rule["train_acc"]), default=math.inf) if fitted else math.inf)
+        val.append(np.mean([r["acc"] for r in metrics if r["split"] == "test" and r["epoch"] in read]))
     return reached, val
 
 
@@ -60,7 +62,9 @@ def warm_starts(config: dict, data: dict, pretrained: list, seeds: list[int], na
         w = fresh(s)
         w.load_state_dict(model.state_dict())
         if name == "shrink_perturb":
-            interventions.shrink_perturb(w, fresh(PERTURB_SEED + s), setting["shrink"], setting["perturb"])
+            interventions.shrink_perturb(
+                w, fresh(draw_seed(PERTURB_STREAM, {"init_seed": s, "order_seed": [s, 1]})), setting["shrink"], setting["perturb"]
+            )
         starts.append(w)
     spec = None if name == "shrink_perturb" else {"name": name, **setting}
     for w in starts:
@@ -82,7 +86,7 @@ if __name__ == "__main__":
     pretrained = models()
     train(pretrained, data, shuffled(half), optimizer=t["optimizer"], lr=t["lr"], batch_size=t["batch_size"],
           order_seeds=[[s, 0] for s in seeds], epochs=t["pretrain_epochs"], eval_indices=half)  # fmt: skip
-    print(f"validation split: {len(data['y_test'])} held-out training examples; seeds {seeds}; stopping rule {t['tune_stop']}, "
+    print(f"validation split: {len(data['y_test'])} held-out training examples; seeds {seeds}; read-out rule {read_rule(config)}, "
           f"cap {t['tune_epochs']}\n")  # fmt: skip
     print("| intervention | setting | epochs to 99% (mean, max) | validation acc |")
     print("|---|---|---|---|")

@@ -4,7 +4,9 @@ The training set of the default MNIST-1D (``config.yaml``'s generator) is split:
 held out as validation, the rest plays the training set (pretraining on a random half of it).
 For each candidate Adam learning rate, seeds disjoint from the study's (1000 + i) pretrain for the
 default's pretraining epochs, then tune warm and fresh with the stopping rule (99% of the training
-data in eval mode, then ``after`` more epochs, under a cap), exactly as the pipeline trains.
+data in eval mode for ``consecutive`` epochs, the protocol's read-out rule, under a cap), exactly as
+the pipeline trains. (Before protocol 2 the rule was 20 epochs past the first at 99%: the rates in
+``config.yaml`` were chosen under it.)
 
 Rule, fixed before running: among the rates at which every arm of every seed reaches the
 threshold within the cap, take the one with the best fresh validation accuracy (the reference
@@ -45,7 +47,7 @@ def split(config: dict) -> tuple[dict, torch.Tensor]:
     return data, half
 
 
-def trial(config: dict, data: dict, half: torch.Tensor, optimizer: str, lr: float, seeds: list[int], cap: int, after: int) -> dict:
+def trial(config: dict, data: dict, half: torch.Tensor, optimizer: str, lr: float, seeds: list[int], cap: int, consecutive: int) -> dict:
     """Pretrain, then warm and fresh tuning with the stopping rule, for ``seeds`` at rate ``lr``."""
     m, t = config["model"], config["train"]
     kw = dict(optimizer=optimizer, lr=lr, batch_size=t["batch_size"])
@@ -58,15 +60,15 @@ def trial(config: dict, data: dict, half: torch.Tensor, optimizer: str, lr: floa
     train(pre, data, shuffled(half), order_seeds=[[s, 0] for s in seeds], epochs=t["pretrain_epochs"], eval_indices=half, **kw)
     out = {}
     for arm, start in (("fresh", models()), ("warm", pre)):
-        res = train(start, data, shuffled(full), order_seeds=[[s, 1] for s in seeds], epochs=cap, stop_train_acc=0.99, stop_after=after,
-                    **kw)  # fmt: skip
+        res = train(start, data, shuffled(full), order_seeds=[[s, 1] for s in seeds], epochs=cap, stop_train_acc=0.99,
+                    stop_consecutive=consecutive, **kw)  # fmt: skip
         stops, val = [], []
         for metrics, _ in res:
             fit = {r["epoch"]: r["acc"] for r in metrics if r["split"] == "train_eval"}
             reached = min((e for e, a in fit.items() if a >= 0.99), default=math.inf)
             last = max(fit)
             stops.append(reached)
-            val.append(np.mean([r["acc"] for r in metrics if r["split"] == "test" and r["epoch"] > last - max(after, 1)]))
+            val.append(np.mean([r["acc"] for r in metrics if r["split"] == "test" and r["epoch"] > last - consecutive]))
         out[arm] = {"stop": stops, "val": val}
     return out
 
@@ -77,19 +79,20 @@ if __name__ == "__main__":
     parser.add_argument("--lrs", type=float, nargs="+", default=[0.001, 0.002, 0.004])
     parser.add_argument("--seeds", type=int, default=4)
     parser.add_argument("--cap", type=int, default=400)
-    parser.add_argument("--after", type=int, default=20)
+    parser.add_argument("--consecutive", type=int, default=None, help="default: protocol.read.consecutive")
     args = parser.parse_args()
     torch.set_num_threads(1)
     config = yaml.safe_load((ROOT / "config.yaml").read_text())
+    args.consecutive = args.consecutive or config["protocol"]["read"]["consecutive"]
     data, half = split(config)
     seeds = [1000 + i for i in range(args.seeds)]
     print(f"{args.optimizer}; validation split: {len(data['y_test'])} held-out training examples; seeds {seeds}; cap {args.cap}, "
-          f"after {args.after}\n")  # fmt: skip
+          f"consecutive {args.consecutive}\n")  # fmt: skip
     print("| lr | fresh: epochs to 99% (mean, max) | warm: epochs to 99% (mean, max) | fresh val acc | warm val acc | gap (not used) |")
     print("|---|---|---|---|---|---|")
     results = {}
     for lr in args.lrs:
-        r = trial(config, data, half, args.optimizer, lr, seeds, args.cap, args.after)
+        r = trial(config, data, half, args.optimizer, lr, seeds, args.cap, args.consecutive)
         results[lr] = r
         f, w = r["fresh"], r["warm"]
         print(f"| {lr:g} | {np.mean(f['stop']):.0f}, {max(f['stop']):.0f} | {np.mean(w['stop']):.0f}, {max(w['stop']):.0f} | "
@@ -101,4 +104,4 @@ if __name__ == "__main__":
     else:
         best = max(ok, key=lambda lr: np.mean(ok[lr]["fresh"]["val"]))
         slowest = max(s for arm in ok[best].values() for s in arm["stop"])
-        print(f"\nchosen: lr {best:g}; tune_epochs cap {int(math.ceil(1.5 * (slowest + args.after) / 50) * 50)}")
+        print(f"\nchosen: lr {best:g}; tune_epochs cap {int(math.ceil(1.5 * (slowest + args.consecutive) / 50) * 50)}")

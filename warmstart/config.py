@@ -121,9 +121,17 @@ def validate(config: dict, schema_path: str | Path) -> dict:
         raise ConfigError(f"config key experiments.chain.arms: {unknown[0]!r} is not an arm of experiments.arena ({', '.join(labels)})")
     if pl.get("enabled") and pl["few_epochs"] not in pl["epochs"]:
         raise ConfigError(f"config key experiments.pretrain_length.few_epochs: {pl['few_epochs']} must be one of epochs {pl['epochs']}")
-    if config["train"]["final_window"] > config["train"]["tune_epochs"]:
+    pr = config["protocol"]
+    if pr["read"]["train_acc"] <= pr["start_fit_validation"]:
         raise ConfigError(
-            f"config key train.final_window: {config['train']['final_window']} exceeds train.tune_epochs ({config['train']['tune_epochs']})"
+            f"config key protocol.read.train_acc: {pr['read']['train_acc']} must lie above protocol.start_fit_validation "
+            f"({pr['start_fit_validation']}), the training accuracy a warm start already has at its start on the validation split"
+        )
+    sh = config["experiments"].get("smooth_shift", {})
+    if sh.get("enabled") and sh["shift_epochs"] >= t["tune_epochs"]:
+        raise ConfigError(
+            f"config key experiments.smooth_shift.shift_epochs: {sh['shift_epochs']} must be below train.tune_epochs ({t['tune_epochs']}), "
+            "the cap under which the shifted run must then fit its data"
         )
     _sort_keys(config)
     return config

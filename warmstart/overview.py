@@ -1,10 +1,11 @@
 """The figure that opens the summary: every primary contrast of the study side by side.
 
-Each contrast in accuracy (points) is drawn with its estimate and 95% interval, oriented as the
+Each contrast in accuracy (points) is drawn with its estimate and interval (95% for an effect, 90%
+for an equivalence: the one its TOST decides on), oriented as the
 experiment declared it, so that the paper's claim points right of 0 for a claimed effect; an
 equivalence is drawn with its margin as a band around 0; the colour is the contrast's status
 (``contrasts.csv``). Contrasts in other units (epochs, diagnostics) are left to their experiment's
-figure.
+figure; built-in identity checks are no contrasts of a claim and are left out.
 """
 
 from __future__ import annotations
@@ -20,10 +21,11 @@ STATUS_COLORS = {"supported": "#1b7837", "against": "#b2182b", "inconclusive": "
 
 
 def primary(tables: dict[str, pd.DataFrame], cfg: dict) -> plt.Figure:
-    """Every primary contrast in accuracy, estimate and 95% interval, one row each, grouped by
-    experiment; x > 0 is the claimed direction of an effect, the band is an equivalence's margin."""
+    """Every primary contrast in accuracy, estimate and interval (at its ``ci_level``), one row
+    each, grouped by experiment; x > 0 is the claimed direction of an effect, the band is an
+    equivalence's margin."""
     c = tables["contrasts"]
-    c = c[c.unit == "accuracy"].reset_index(drop=True)
+    c = c[(c.unit == "accuracy") & (c.kind != "check")].reset_index(drop=True)
     fig, ax = plt.subplots(figsize=(8, 0.32 * len(c) + 1.2))
     y = np.arange(len(c))[::-1]
     for yi, r in zip(y, c.itertuples()):
@@ -38,7 +40,7 @@ def primary(tables: dict[str, pd.DataFrame], cfg: dict) -> plt.Figure:
     for status, color in STATUS_COLORS.items():
         ax.plot([], [], "o", color=color, label=status)
     ax.legend(fontsize=7, loc="lower right")
-    fig.suptitle("Every primary contrast: estimate and 95% interval (Holm applies to the verdicts)")
+    fig.suptitle("Every primary contrast: estimate, 95% interval (equivalences: 90%); Holm applies to the verdicts")
     return fig
 
 
@@ -46,7 +48,8 @@ FIGURES = {
     "primary": Figure(
         primary,
         ("contrasts",),
-        "Every primary contrast of the study in points of test accuracy, with its 95% interval over seeds, oriented so that "
+        "Every primary contrast of the study in points of test accuracy, with its interval over seeds (95% for an effect, 90% "
+        "for an equivalence, the one its TOST decides on), oriented so that "
         "the paper's claimed effect lies right of 0; grey bands are the margins of claimed equivalences; colours give each "
         "contrast's status after Holm's correction (results/tables/contrasts.csv).",
     )

@@ -35,8 +35,16 @@ from warmstart.shards import same_up_to_seed
 from warmstart.train import Stack, evaluate, seeded, shuffled, smooth_shift, train
 
 ENVIRONMENT = ("SLURM_JOB_ID", "SLURM_ARRAY_JOB_ID", "SLURM_ARRAY_TASK_ID", "CUDA_VISIBLE_DEVICES")  # recorded in provenance
-PERTURB_SEED = 1_000_000  # the perturbation of shrink & perturb is the init of seed PERTURB_SEED + init_seed
-RESAMPLE_SEED = 2_000_000  # a re-sampled reset draws its units from the init of seed RESAMPLE_SEED + init_seed
+PERTURB_STREAM = 1_000_000  # shrink & perturb's noise: the init of draw_seed(PERTURB_STREAM, run)
+RESAMPLE_STREAM = 2_000_000  # a re-sampled reset's units: the init of draw_seed(RESAMPLE_STREAM, run)
+
+
+def draw_seed(stream: int, spec: dict) -> int:
+    """The model seed of a fresh draw made at a run's start (shrink & perturb's noise, a re-sampled
+    reset): a function of the ``stream``, the run's ``init_seed`` and its ``order_seed``, so that
+    every warm start draws its own noise (each round of a chain a new one: its ``order_seed`` names
+    the round) and the same run always draws the same."""
+    return int(seeded(stream, spec["init_seed"], *spec["order_seed"]).initial_seed() % 2**31)
 
 
 def process_age() -> float:
@@ -72,9 +80,12 @@ def git_commit(ignore: str | None = None) -> str:
         return "unknown"
 
 
-def provenance(spec: dict, device: str, seconds: dict[str, float]) -> dict:
+def provenance(spec: dict, device: str, seconds: dict[str, float], protocol: dict | None = None) -> dict:
+    """A run's record: its parameters, the protocol it was trained under (``{version, hash}``),
+    timing, code version, package versions, device and host."""
     return {
         "run": spec,
+        "protocol": protocol,
         "seconds": seconds,
         "git_commit": git_commit(),
         "versions": {p: version(p) for p in ("torch", "numpy", "mnist1d")} | {"python": platform.python_version()},
@@ -104,10 +115,10 @@ def initial_model(spec: dict, meta: dict, parent: str | None) -> torch.nn.Module
         saved = load_checked(parent)
         model.load_state_dict(saved["model"] if spec["parent_epoch"] is None else saved["snapshots"][spec["parent_epoch"]])
     if spec["reset"]:
-        seed = RESAMPLE_SEED + spec["init_seed"] if spec["reset_mode"] == "resample" else None  # else: its own init
+        seed = draw_seed(RESAMPLE_STREAM, spec) if spec["reset_mode"] == "resample" else None  # else: its own init
         reset_units(model, fresh_model(spec, meta, seed), spec["reset"])
     if spec["shrink"] is not None:
-        shrink_perturb(model, fresh_model(spec, meta, PERTURB_SEED + spec["init_seed"]), spec["shrink"], spec["perturb"])
+        shrink_perturb(model, fresh_model(spec, meta, draw_seed(PERTURB_STREAM, spec)), spec["shrink"], spec["perturb"])
     return model
 
 
@@ -123,20 +134,23 @@ def execute(
     channels_last: bool = False,
     compile: bool = False,
     shard: str = "",
+    protocol: dict | None = None,
 ) -> None:
     """Train the shard ``specs`` (runs that differ only in their seed) as one stacked model and
     write each run's outputs to its ``outdirs`` entry; ``subsets`` maps subset names to files,
     ``parents`` gives each run's parent model file. The resume checkpoint lives in ``resume_dir``
     (default, the first run's folder) under a hash of the runs, so a changed shard never resumes
-    from a stale one. ``channels_last`` and ``compile`` change speed, not results."""
+    from a stale one. ``channels_last`` and ``compile`` change speed, not results; ``protocol``
+    (``warmstart.protocol.stamp``) is recorded in each run's provenance."""
     same_up_to_seed(specs)
     spec, outdirs, subsets = specs[0], [Path(o) for o in outdirs], subsets or {}
     d = datasets.load(data, device)
     n = len(d["y_train"])
     load = lambda name: torch.load(subsets[name], weights_only=True).to(device)  # noqa: E731
     indices = load(spec["subset"]) if spec["subset"] else torch.arange(n, device=device)
-    if spec["shift"]:
-        schedule = smooth_shift(n, load(spec["shift"]["subset"]), spec["shift"]["gamma"], spec["epochs"], spec["batch_size"])
+    shift = spec["shift"]
+    if shift:  # the drift lasts shift["epochs"]; the stopping rule counts only the epochs after it
+        schedule = smooth_shift(n, load(shift["subset"]), shift["gamma"], shift["epochs"], spec["batch_size"])
     else:
         schedule = shuffled(indices)
     models = [initial_model(s, d["meta"], p).to(device) for s, p in zip(specs, parents or [None] * len(specs), strict=True)]
@@ -153,7 +167,8 @@ def execute(
         optimizer=spec["optimizer"], lr=spec["lr"], weight_decay=spec["weight_decay"], epochs=spec["epochs"],
         batch_size=spec["batch_size"], order_seeds=[s["order_seed"] for s in specs], augment=spec["augment"],
         eval_indices=indices, checkpoint=resume, checkpoint_every=checkpoint_every,
-        stop_train_acc=(spec["stop"] or {}).get("train_acc"), stop_after=(spec["stop"] or {}).get("after", 0),
+        stop_train_acc=(spec["stop"] or {}).get("train_acc"), stop_consecutive=(spec["stop"] or {}).get("consecutive", 1),
+        stop_from=shift["epochs"] if shift else 0,
         save_epochs=tuple(spec["save_epochs"]),
         bf16=spec["precision"] == "bf16", compile=compile, hooks=hooks,
     )  # fmt: skip
@@ -167,7 +182,7 @@ def execute(
         save_checked({"model": model.state_dict(), "snapshots": snapshots, "spec": s}, outdir / "model.pt")
         rows = "".join(f"{s['id']},{r['epoch']},{r['split']},{r['loss']!r},{r['acc']!r}\n" for r in metrics)
         atomic_write_text("run,epoch,split,loss,acc\n" + rows, outdir / "metrics.csv")
-        record = provenance(s, device, seconds) | {"shard": {"name": shard, "seeds": seeds}}
+        record = provenance(s, device, seconds, protocol) | {"shard": {"name": shard, "seeds": seeds}}
         atomic_write_text(json.dumps(record, indent=2), outdir / "provenance.json")
     resume.unlink(missing_ok=True)
 

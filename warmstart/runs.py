@@ -4,7 +4,8 @@ A *run* is one training phase, a JSON-able dict (``RunTable.run`` lists its fiel
 set and model, its initialisation (``init_seed``; ``parent``, the run whose final state, or
 state after ``parent_epoch`` epochs, it starts from; ``reset`` with its ``reset_mode``, ``shrink``
 and ``perturb``, the intervention applied then), its data (``subset``, a named index file, or the full set; ``shift``,
-the smooth shift), its optimiser and length, and the seed of its data order (``order_seed``).
+the smooth shift), its optimiser and length (``epochs``, a cap for a run with a ``stop`` rule:
+every tuning run has the protocol's), and the seed of its data order (``order_seed``).
 Runs are identified by a human-readable path (``mnist1d/mlp/adam/warm/fraction~0.5/seed~3``); a
 run needed by several experiments is listed once and trained once.
 
@@ -21,6 +22,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
+from warmstart.protocol import read_rule
+
 PRETRAIN, TUNE, STAGE = 0, 1, 10  # second element of order_seed: the phase; stage i uses STAGE + i
 
 
@@ -36,8 +39,8 @@ FIELD_DEFAULTS = {
     "intervention": None,  # {"name": ..., its settings}: warmstart.interventions
     "optimum": None,  # {"tol": g, "max_iter": n}: then full-batch L-BFGS to the optimum (warmstart.convex)
     "subset": None,
-    "shift": None,
-    "stop": None,  # {"train_acc": a, "after": k}: stop k epochs after the training data reach accuracy a (eval mode)
+    "shift": None,  # {"gamma": g, "subset": name, "epochs": N}: the smooth shift's data schedule
+    "stop": None,  # {"train_acc": a, "consecutive": k}: stop after k consecutive epochs at accuracy a (eval mode)
     "save_epochs": [],
     "weight_decay": 0.0,
     "augment": False,
@@ -85,6 +88,10 @@ class RunTable:
         self.rows: list[dict] = []
         self.diagnose: list[dict] = []
 
+    def read_rule(self) -> dict:
+        """The protocol's stopping and read-out rule (``warmstart.protocol``), shared by every tuning run."""
+        return read_rule(self.config)
+
     def seeds(self, settings: dict) -> list[int]:
         """An experiment's seeds (its own ``seeds``, else the study's): N means 0..N-1; all shifted
         by ``confirm.seed_offset`` (a confirmation study's disjoint seeds)."""
@@ -119,9 +126,8 @@ class RunTable:
             | {k: s.train[k] for k in ("weight_decay", "augment", "precision")}
             | fields
         )
-        stop = s.train.get("tune_stop")
-        if phase == TUNE and stop and "stop" not in fields and not fields.get("shift"):  # a drift is fixed-length
-            run["stop"] = dict(stop)
+        if phase == TUNE and "stop" not in fields:  # every tuning run is stopped and read by the protocol's rule
+            run["stop"] = self.read_rule()
         if phase in (PRETRAIN, TUNE):  # the fixed per-phase grid, whatever other experiments want
             grid = s.train["snapshot_epochs"]["pretrain" if phase == PRETRAIN else "tune"]
             run["save_epochs"] = sorted(e for e in grid if e < run["epochs"])
@@ -149,7 +155,7 @@ class RunTable:
         """Stage ``i`` of ``n`` pretraining stages with class-imbalance ratio ``r`` (Fig. 4), trained
         until its data reach the training accuracy ``until`` (or for ``epochs``)."""
         subset = f"stages~{n}-r~{fmt(r)}-stage~{i}"
-        stop = {"train_acc": until, "after": 0} if until is not None else None
+        stop = {"train_acc": until, "consecutive": 1} if until is not None else None
         fields = {"parent": parent["id"] if parent else None, "subset": subset, "epochs": epochs, "stop": stop}
         return self.run(s, f"stages~{n}-r~{fmt(r)}/stage~{i}", seed, STAGE + i, **fields)
 

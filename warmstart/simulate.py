@@ -15,7 +15,7 @@ from warmstart.verdicts import Contrast, judge, verdict
 def null_final(rows: pd.DataFrame, rng: np.random.Generator, sd: float = 0.015, seed_sd: float = 0.01) -> pd.DataFrame:
     """``final.csv`` for the run table's ``rows`` with no effect: each run's accuracy is a seed
     effect plus its own noise (a run shared by several rows keeps one value, as in a real study);
-    epochs to threshold likewise, in epochs."""
+    epochs to fit likewise, in epochs."""
     run_ids = rows.run.unique()
     seeds = rows.seed.unique()
     seed_acc = dict(zip(seeds, rng.normal(0, seed_sd, len(seeds))))
@@ -25,9 +25,10 @@ def null_final(rows: pd.DataFrame, rng: np.random.Generator, sd: float = 0.015, 
     out["final_test_acc"] = out.run.map(acc) + out.seed.map(seed_acc)
     out["final_train_acc"] = 1.0
     out["epochs"] = 100
-    out["stop_epoch"] = 10
+    out["stop_epoch"] = out.run.map(epochs)  # epochs to fit: the speed measure
+    out["fit_start"] = 0.5
+    out["fit_min"] = 1.0
     out["converged"] = True
-    out["epochs_to_threshold"] = out.run.map(epochs)
     return out
 
 

@@ -67,23 +67,25 @@ def paired_tests(d: np.ndarray, margin: float) -> dict[str, float]:
       doubled (Bonferroni): below alpha when the mean lies outside the margin, i.e. the
       difference is too large to be called no effect.
 
-    Also the mean and its two-sided 95% interval. With zero spread the tests are exact (0 or 1)."""
+    Also the mean, its two-sided 95% interval and its 90% interval (``ci90_*``, the one TOST at
+    alpha 0.05 decides on). With zero spread the tests are exact (0 or 1)."""
     d = np.asarray(d, float)
     n = len(d)
     mean = float(d.mean()) if n else math.nan
     if n < 2:
-        return {"n": n, "estimate": mean, "ci_low": math.nan, "ci_high": math.nan,
+        return {"n": n, "estimate": mean, "ci_low": math.nan, "ci_high": math.nan, "ci90_low": math.nan, "ci90_high": math.nan,
                 "p_effect": math.nan, "p_equivalent": math.nan, "p_beyond": math.nan}  # fmt: skip
     se = d.std(ddof=1) / math.sqrt(n)
     if se <= 1e-12 * max(1.0, abs(mean)):
         p_eff = float(mean == 0)
         p_eq = 0.0 if abs(mean) < margin else 1.0
         p_bey = 0.0 if abs(mean) > margin else 1.0
-        return {"n": n, "estimate": mean, "ci_low": mean, "ci_high": mean, "p_effect": p_eff, "p_equivalent": p_eq, "p_beyond": p_bey}
+        return {"n": n, "estimate": mean, "ci_low": mean, "ci_high": mean, "ci90_low": mean, "ci90_high": mean,
+                "p_effect": p_eff, "p_equivalent": p_eq, "p_beyond": p_bey}  # fmt: skip
     t = stats.t(n - 1)
-    half = t.ppf(0.975) * se
+    half, half90 = t.ppf(0.975) * se, t.ppf(0.95) * se
     p_eff = float(2 * t.sf(abs(mean) / se))
     p_eq = float(max(t.sf((mean + margin) / se), t.cdf((mean - margin) / se)))
     p_bey = float(min(1.0, 2 * min(t.sf((mean - margin) / se), t.cdf((mean + margin) / se))))
-    return {"n": n, "estimate": mean, "ci_low": mean - half, "ci_high": mean + half,
+    return {"n": n, "estimate": mean, "ci_low": mean - half, "ci_high": mean + half, "ci90_low": mean - half90, "ci90_high": mean + half90,
             "p_effect": p_eff, "p_equivalent": p_eq, "p_beyond": p_bey}  # fmt: skip

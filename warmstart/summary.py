@@ -11,6 +11,7 @@ from __future__ import annotations
 import pandas as pd
 
 from warmstart.experiments import MODULES
+from warmstart.tables import fitted_share
 from warmstart.verdicts import describe, verdict
 
 HYPOTHESIS_WORDS = {
@@ -21,7 +22,8 @@ HYPOTHESIS_WORDS = {
     "not converged": "not converged",
 }
 # the arena's claims are "the intervention closes the gap": their verdicts read as what it does
-ARENA_WORDS = {"reproduced": "closes the gap", "partly reproduced": "narrows the gap", "not reproduced": "not shown better than plain warm",
+ARENA_WORDS = {"reproduced": "closes the gap", "partly reproduced": "narrows the gap",
+               "not reproduced": "not shown better than plain warm; shown short of fresh",
                "inconclusive": "not shown better than plain warm"}  # fmt: skip
 WORDS = {"hypothesis": HYPOTHESIS_WORDS, "arena": ARENA_WORDS}
 
@@ -31,11 +33,12 @@ def _pct(x: float) -> str:
 
 
 def conditions_table(gap: pd.DataFrame, final: pd.DataFrame) -> list[str]:
-    """Every condition of one experiment: accuracies, the gap with its 95% interval, p, p after
-    Holm for a primary contrast, training accuracy of both arms, convergence and the reading."""
+    """Every condition of one experiment: accuracies, the gap with its 95% interval, the paired
+    t-test's p (uncorrected, and after Holm where the gap is a primary effect contrast), training
+    accuracy (eval mode, where read) of both arms, pairs fitted where read, and the reading."""
     lines = [
-        "| condition | n | fresh | warm | gap (fresh - warm) [95% CI] | p | p (Holm, primary) | train acc warm / fresh "
-        "| converged | reading |",
+        "| condition | n | fresh | warm | gap (fresh - warm) [95% CI] | paired-t p | paired-t p (Holm, primary) | "
+        "train acc warm / fresh | pairs fitted | reading |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in gap.itertuples():
@@ -46,9 +49,15 @@ def conditions_table(gap: pd.DataFrame, final: pd.DataFrame) -> list[str]:
         lines.append(
             f"| {r.condition} | {r.n} | {_pct(r.fresh_mean)} | {_pct(r.warm_mean)} | {_pct(r.gap_mean)} [{_pct(r.gap_ci_low)}, "
             f"{_pct(r.gap_ci_high)}] | {r.p_value:.3g} | {holm} | {_pct(tr[other])} / {_pct(tr['fresh'])} | "
-            f"{'yes' if f.converged.all() else '**no**'} | {r.reading} |"
+            f"{fitted(f)} | {r.reading} |"
         )
     return lines
+
+
+def fitted(rows: pd.DataFrame) -> str:
+    """Pairs fitted where read, of all pairs of ``rows`` (bold when not all)."""
+    k, n = fitted_share(rows)
+    return f"{k}/{n}" if k == n else f"**{k}/{n}**"
 
 
 def claim_verdicts(name: str, contrasts: pd.DataFrame, notes: list[str], claims: dict[str, str]) -> tuple[list[str], dict[str, str]]:
@@ -79,32 +88,58 @@ def experiment_section(name: str, gap: pd.DataFrame, final: pd.DataFrame, body: 
     """Markdown of one experiment: its conditions, then ``body`` (``claim_verdicts``'s lines)."""
     lines = [f"## {MODULES[name].TITLE} (`{name}`)", ""]
     if name != "hypothesis":
-        lines += conditions_table(gap[gap.experiment == name], final[final.experiment == name]) + [""]
+        mine = final[final.experiment == name]
+        k, n = fitted_share(mine)
+        lines += [f"Pairs fitted where read (both arms at the protocol's training accuracy at every epoch read): {k} of {n} "
+                  f"({100 * k / max(n, 1):.0f}%).", ""]  # fmt: skip
+        lines += conditions_table(gap[gap.experiment == name], mine) + [""]
     return "\n".join(lines + body + [""])
 
 
-def rules(verdict_settings: dict) -> str:
-    """The verdict rules as the summary states them, with the config's alpha and margins."""
-    a, m, e = verdict_settings["alpha"], verdict_settings["margin_accuracy"], verdict_settings["margin_epochs"]
+def rules(protocol: dict) -> str:
+    """The protocol and the verdict rules as the summary states them, with the protocol's values."""
+    a, m, e = protocol["alpha"], protocol["margin_accuracy"], protocol["margin_epochs"]
+    r = protocol["read"]
+    reads = "the first epoch" if r["consecutive"] == 1 else f"the first {r['consecutive']} consecutive epochs"
     return (
+        f"**How runs are read.** Every tuning run (warm, fresh, every arm) stops at {reads} whose training data, in eval mode, "
+        f"reach {100 * r['train_acc']:g}% accuracy (counted after a drifting data schedule has ended), under its epoch cap, and is "
+        f"read there (the mean over those epochs); a pair is *fitted* when both arms reach {100 * r['train_acc']:g}% at every epoch "
+        "read. Speed is epochs to fit, counted from the first tuning epoch, on training data.\n\n"
         f"**How verdicts are reached.** Each experiment declares its primary contrasts before any data (its module in "
-        f"`warmstart/experiments/`). A claimed effect is *supported* when its 95% interval excludes 0 in the claimed direction after "
-        f"Holm's correction over the experiment's primary contrasts (alpha = {a:g}); a claimed absence of effect only by an "
-        f"equivalence test (TOST: the 90% interval inside ±{100 * m:g} points of accuracy, ±{e:g} epochs of speed). A contrast is "
-        "*against* when significant the other way (or, for an equivalence, significantly beyond the margin). A positive "
-        "control is tested like an effect but is no finding of the claim. A claim is "
-        "*reproduced* when all its contrasts are supported, *partly reproduced* when at least one claimed effect is, *not "
-        "reproduced* when none is and one is against, *inconclusive* otherwise; contrasts whose arms did not reach the "
-        "training-accuracy threshold are *not converged* and left out. Other conditions are shown with their own uncorrected "
-        "reading (gap, reversed, equivalent, none). Nothing is chosen on the test set: every tested setting is fixed in the config."
+        f"`warmstart/experiments/`). One Holm family per experiment (alpha = {a:g}) covers both directions of every contrast: a "
+        "claimed effect is *supported* when its paired t-test, two-sided, is significant after Holm with the claimed sign (its 95% "
+        f"interval is shown), *against* when significant with the other sign; a claimed absence of effect is supported only by an "
+        f"equivalence test (TOST; its 90% interval is shown, inside ±{100 * m:g} points of accuracy, ±{e:g} epochs of speed) and "
+        "against when the mean lies significantly beyond the margin. A positive control is tested like an effect but is no finding "
+        "of the claim. A claim is *reproduced* when all its contrasts are supported, *partly reproduced* when at least one claimed "
+        "effect is, *not reproduced* when none is and one is against, *inconclusive* otherwise; contrasts whose pairs were not "
+        "fitted where read are *not converged* and left out of the family. Exact identities (a full reset restored to its initial "
+        "values is the fresh run; a convex optimum) are built-in checks, listed apart and outside every family and verdict. Other "
+        "conditions are shown with their own uncorrected reading (gap, reversed, equivalent, none). Nothing is chosen on the test "
+        "set: every tested setting is fixed in the config."
     )
 
 
+def checks_section(contrasts: pd.DataFrame) -> list[str]:
+    """The built-in identity checks of every experiment (``kind`` check), apart from the claims."""
+    c = contrasts[contrasts.kind == "check"]
+    if c.empty:
+        return []
+    lines = [
+        "## Built-in checks",
+        "",
+        "Identities that hold by construction, asserted on the data; no finding, no part of any verdict.",
+        "",
+    ]
+    return lines + [f"- {MODULES[r.experiment].TITLE}: {describe(r)}" for r in c.itertuples()] + [""]
+
+
 def summary(gap: pd.DataFrame, final: pd.DataFrame, contrasts: pd.DataFrame, notes: dict[str, list[str]], setting: str,
-            verdict_settings: dict, claims: dict[str, dict[str, str]]) -> str:  # fmt: skip
-    """The whole ``summary.md``: a header naming the setting and the rules, a table of verdicts,
-    and one section per experiment run (``notes``: experiment -> its secondary notes; ``claims``:
-    experiment -> its claims)."""
+            protocol: dict, claims: dict[str, dict[str, str]], stamp: dict | None = None) -> str:  # fmt: skip
+    """The whole ``summary.md``: a header naming the setting, the protocol (``stamp``: its version
+    and hash) and the rules, a table of verdicts, one section per experiment run (``notes``:
+    experiment -> its secondary notes; ``claims``: experiment -> its claims), and the built-in checks."""
     names = [n for n in MODULES if n in notes]
     overview = ["| experiment | claim | verdict |", "|---|---|---|"]
     judged = {name: claim_verdicts(name, contrasts, notes[name], claims[name]) for name in names}
@@ -112,38 +147,60 @@ def summary(gap: pd.DataFrame, final: pd.DataFrame, contrasts: pd.DataFrame, not
         for key, v in judged[name][1].items():
             word = WORDS.get(name, {}).get(v, v)
             overview.append(f"| [{MODULES[name].TITLE}](#{name}) | {key.replace('_', ' ')} | {word} |")
+    k, n = fitted_share(final)
+    version = f"Judged under protocol version {stamp['version']} (hash `{stamp['hash']}`, docs/protocol.md). " if stamp else ""
     parts = [
         "# Warm-start generalisation gap: summary",
         "",
         f"Setting: {setting}",
         "",
+        f"{version}Pairs fitted where read: {k} of {n} ({100 * k / max(n, 1):.0f}%).",
+        "",
         "Test accuracy in %, mean over seeds; gap = fresh - warm, paired by seed, with its 95% t-interval and the paired t-test's "
         "p. Written by the pipeline from `results/tables/gap.csv` and `contrasts.csv`.",
         "",
-        rules(verdict_settings),
+        rules(protocol),
         "",
-        "![Every primary contrast, estimate and 95% interval, coloured by its status](figures/primary.png)",
+        "![Every primary contrast, estimate and interval, coloured by its status](figures/primary.png)",
         "",
         *overview,
         "",
     ]
     parts += [f'<a id="{name}"></a>\n\n' + experiment_section(name, gap, final, judged[name][0]) for name in names]
-    return "\n".join(parts)
+    return "\n".join(parts + checks_section(contrasts))
+
+
+def _word(exp: str, v: str) -> str:
+    return WORDS.get(exp, {}).get(v, v)
 
 
 def confirmation(original: pd.DataFrame, confirm: pd.DataFrame) -> str:
-    """A confirmation study's last section: per claim judged in both, the original study's
-    verdict, this study's (disjoint seeds, a new test set) and whether they agree, saying so when
-    the two judged different sets of contrasts (a condition left out of the confirmation)."""
-    lines = ["## Confirmation", "", "The same claims on disjoint seeds and a newly generated test set, against the original study's "
-             "verdicts (its `contrasts.csv`). A verdict is *confirmed* when both studies reach the same one.", "",
+    """A confirmation study's last section, at the level of claims and of contrasts: per claim of
+    either study, the original's verdict, this study's (disjoint seeds, newly generated data) and
+    whether they agree; per primary contrast of either, both statuses and whether it flipped; claims
+    and contrasts present on one side only are listed as such. Built-in checks are left out of
+    every count (they hold by construction)."""
+    original, confirm = (t[t.kind != "check"] for t in (original, confirm))
+    keys = list(dict.fromkeys([*zip(confirm.experiment, confirm.claim), *zip(original.experiment, original.claim)]))
+    lines = ["## Confirmation", "", "The same claims and primary contrasts on disjoint seeds and newly generated data, against the "
+             "original study's (its `contrasts.csv`); built-in checks are left out. A claim is *confirmed* when both studies reach "
+             "the same verdict; a contrast *flips* when its status differs.", "",
              "| experiment | claim | original | this study | confirmed |", "|---|---|---|---|---|"]  # fmt: skip
-    for (exp, claim), rows in confirm.groupby(["experiment", "claim"], sort=False):
+    same = 0
+    for exp, claim in keys:
         before = original[(original.experiment == exp) & (original.claim == claim)]
-        if before.empty:
-            continue
-        a, b = (WORDS.get(exp, {}).get(v, v) for v in (verdict(before), verdict(rows)))
-        same = set(before.get("contrast", [])) == set(rows.get("contrast", []))
-        note = "" if same else f" (judged on {len(rows)} contrasts, the original on {len(before)})"
-        lines.append(f"| {MODULES[exp].TITLE} | {claim.replace('_', ' ')} | {a} | {b} | {'yes' if a == b else '**no**'}{note} |")
+        rows = confirm[(confirm.experiment == exp) & (confirm.claim == claim)]
+        a = _word(exp, verdict(before)) if len(before) else "(not judged)"
+        b = _word(exp, verdict(rows)) if len(rows) else "(not judged)"
+        ok = len(before) and len(rows) and a == b
+        same += bool(ok)
+        lines.append(f"| {MODULES[exp].TITLE} | {claim.replace('_', ' ')} | {a} | {b} | {'yes' if ok else '**no**'} |")
+    both = pd.merge(original, confirm, on=["experiment", "claim", "contrast"], how="outer", suffixes=("_original", "_confirm"))
+    flips = both[both.status_original.fillna("(absent)") != both.status_confirm.fillna("(absent)")]
+    kept = len(both) - len(flips)
+    lines += ["", f"{same} of {len(keys)} claims confirmed; {kept} of {len(both)} primary contrasts kept their status.", "",
+              "| experiment | claim | contrast | original | this study | flipped |", "|---|---|---|---|---|---|"]  # fmt: skip
+    for r in both.itertuples():
+        a, b = (x if isinstance(x, str) else "(absent)" for x in (r.status_original, r.status_confirm))
+        lines.append(f"| {r.experiment} | {r.claim.replace('_', ' ')} | {r.contrast} | {a} | {b} | {'**yes**' if a != b else 'no'} |")
     return "\n".join(["", *lines, ""])

@@ -1,15 +1,16 @@
 """The result tables of design.md's contract, from per-run metrics and the run table's rows.
 
-* ``final``: one row per (experiment, condition, arm, seed): ``final_test_acc`` and
-  ``final_train_acc`` are the mean accuracy over the last ``window`` epochs of the tuning run, or,
-  for a run with a stopping rule (``stop``: ``after`` epochs past the first epoch whose training
-  data reached ``train_acc`` in eval mode; Ash & Adams' Table 1 with ``after`` 0), the mean over
-  those ``after`` epochs (the accuracy at the stop when 0), and a capped run's last as many.
-  ``stop_epoch`` is the first epoch whose training accuracy (eval mode where measured, split
-  ``train_eval``, else the epoch's running mean) reached the run's threshold (its ``stop``, else
-  ``converged_at``; empty if none did); ``converged`` says that both arms of the row's pair
-  reached it, a fixed-length run before its final window; a run trained to its optimum
-  (``warmstart.convex``, split ``optimum``) is converged when it reached it, at that epoch.
+* ``final``: one row per (experiment, condition, arm, seed). Every tuning run is stopped and read
+  by the protocol's rule (``warmstart.protocol``; the run's ``stop``: ``consecutive`` epochs whose
+  training data reach ``train_acc`` in eval mode): it is read over its last ``consecutive`` epochs,
+  ``read_from`` to ``read_to`` (the epochs that satisfied the rule, or the last as many before its
+  cap), and ``final_test_acc`` and ``final_train_acc`` (eval mode) are the means over them;
+  ``fit_min`` is the lowest eval-mode training accuracy over them. A run finished at its optimum
+  (``warmstart.convex``, split ``optimum``) is read at that epoch. ``stop_epoch`` is the first
+  tuning epoch (from 1) whose eval-mode training accuracy reached the threshold (epochs to fit,
+  the speed measure; empty if none did); ``fit_start`` the eval-mode training accuracy at the start
+  (epoch 0). ``converged``: both arms of the row's pair fit their training data at every epoch
+  read (``fit_min`` at the threshold; a convex run: it reached its optimum).
 * ``gap``: one row per (experiment, condition) with paired runs: the statistics of
   ``stats.paired_gap`` of fresh against the other arm, paired by seed.
 """
@@ -23,87 +24,81 @@ import pandas as pd
 from warmstart.stats import paired_gap
 from warmstart.verdicts import reading
 
-FINAL_COLUMNS = ["experiment", "condition", "arm", "seed", "final_test_acc", "final_train_acc", "epochs", "stop_epoch", "converged"]
+FINAL_COLUMNS = [
+    "experiment", "condition", "arm", "seed", "final_test_acc", "final_train_acc", "epochs", "stop_epoch", "read_from", "read_to",
+    "fit_min", "fit_start", "converged",
+]  # fmt: skip
 GAP_COLUMNS = ["experiment", "condition", "n", "fresh_mean", "warm_mean", "gap_mean", "gap_ci_low", "gap_ci_high", "p_value"]
 
 
-def final_accuracy(metrics: pd.DataFrame, window: int, stops: dict[str, dict] | None = None) -> pd.DataFrame:
-    """Per run: mean train and test accuracy over its last ``window`` epochs (for a run in
-    ``stops``, over its last ``max(after, 1)`` epochs), and its epochs."""
-    m = metrics[metrics.epoch > 0]
-    last_epoch = m.groupby("run").epoch.transform("max")
-    span = m.run.map({r: max(s["after"], 1) for r, s in (stops or {}).items()}).fillna(window)
-    last = m[m.epoch > last_epoch - span]
-    acc = last.pivot_table(index="run", columns="split", values="acc", aggfunc="mean")
-    out = pd.DataFrame({"final_test_acc": acc["test"], "final_train_acc": acc["train"]})
-    return out.join(m.groupby("run").epoch.max().rename("epochs"))
-
-
-def convergence(metrics: pd.DataFrame, window: int, stops: dict[str, dict], converged_at: float) -> pd.DataFrame:
-    """Per run: ``stop_epoch``, the first epoch whose training accuracy (``train_eval`` where the
-    run measured it, else ``train``) reached the run's threshold (its ``stops[run]["train_acc"]``,
-    else ``converged_at``), and ``converged``: it did, and a fixed-length run did so before its
-    final ``window``."""
-    m = metrics[metrics.epoch > 0]
-    measured = set(m.run[m.split == "train_eval"])
-    train = m[(m.split == "train_eval") | (m.split == "train") & ~m.run.isin(measured)]
-    threshold = train.run.map({r: s["train_acc"] for r, s in stops.items()}).fillna(converged_at)
-    stop = train[train.acc >= threshold].groupby("run").epoch.min().reindex(train.run.unique())
-    last = train.groupby("run").epoch.max()
-    limit = pd.Series({r: last[r] if r in stops else last[r] - window for r in last.index})
-    out = pd.DataFrame({"stop_epoch": stop, "converged": stop.le(limit.reindex(stop.index))})
-    optimum = m[m.split == "optimum"].set_index("run")  # a convex run finished by L-BFGS: converged when it reached its optimum
-    out.loc[optimum.index, "stop_epoch"] = optimum.epoch.where(optimum.acc == 1)
-    out.loc[optimum.index, "converged"] = optimum.acc == 1
+def read_out(metrics: pd.DataFrame, stops: dict[str, dict]) -> pd.DataFrame:
+    """Per run of ``stops`` (run -> its rule ``{train_acc, consecutive}``): the epochs read, the mean
+    test and eval-mode training accuracy over them, ``fit_min``, ``stop_epoch``, ``fit_start``,
+    ``epochs`` and ``fitted`` (module docstring)."""
+    runs = list(stops)
+    m = metrics[metrics.run.isin(runs)]
+    tuned = m[m.epoch > 0]
+    optimum = tuned[tuned.split == "optimum"].set_index("run")
+    last = tuned.groupby("run").epoch.max().reindex(runs)
+    k = pd.Series({r: 1 if r in optimum.index else stops[r]["consecutive"] for r in runs})
+    read_from = (last - k + 1).clip(lower=1)
+    lo, hi = tuned.run.map(read_from), tuned.run.map(last)
+    read = tuned[(tuned.epoch >= lo) & (tuned.epoch <= hi)]
+    acc = read.pivot_table(index="run", columns="split", values="acc", aggfunc="mean").reindex(runs)
+    fit = read[read.split == "train_eval"].groupby("run").acc.min().reindex(runs)
+    threshold = pd.Series({r: stops[r]["train_acc"] for r in runs})
+    curve = tuned[tuned.split == "train_eval"]
+    first = curve[curve.acc >= curve.run.map(threshold)].groupby("run").epoch.min().reindex(runs)
+    start = m[(m.epoch == 0) & (m.split == "train")].set_index("run").acc.reindex(runs)
+    fitted = fit >= threshold
+    out = pd.DataFrame({"final_test_acc": acc.get("test"), "final_train_acc": acc.get("train_eval"), "epochs": last,
+                        "stop_epoch": first, "read_from": read_from, "read_to": last, "fit_min": fit, "fit_start": start,
+                        "fitted": fitted})  # fmt: skip
+    if len(optimum):  # a convex run finished by L-BFGS: fitted when it reached its optimum, and that is its stop
+        out.loc[optimum.index, "fitted"] = optimum.acc == 1
+        out.loc[optimum.index, "stop_epoch"] = optimum.epoch.where(optimum.acc == 1)
     return out
 
 
-def epochs_to_threshold(metrics: pd.DataFrame, threshold: float) -> pd.Series:
-    """Per run: the first epoch whose test accuracy reaches ``threshold`` (NaN if none does)."""
-    test = metrics[(metrics.split == "test") & (metrics.acc >= threshold)]
-    return test.groupby("run").epoch.min().reindex(metrics.run.unique())
-
-
-def final_table(
-    rows: list[dict],
-    metrics: pd.DataFrame,
-    window: int,
-    thresholds: dict[str, float] | None = None,
-    stops: dict[str, dict] | None = None,
-    converged_at: float = 0.99,
-    seconds: dict[str, float] | None = None,
-) -> pd.DataFrame:
-    """The ``final`` table: the rows of the run table joined with their runs' final accuracies and
-    convergence (``stops`` maps runs with a stopping rule to it; a row is ``converged`` when both
-    arms of its pair are), for experiments with a speed ``thresholds[experiment]``,
-    ``epochs_to_threshold``, and, given ``seconds`` (run -> training seconds), a ``seconds`` column:
-    a cost, not a result (it depends on the machine)."""
-    stops = stops or {}
+def final_table(rows: list[dict], metrics: pd.DataFrame, stops: dict[str, dict], seconds: dict[str, float] | None = None) -> pd.DataFrame:
+    """The ``final`` table: the rows of the run table joined with their runs' read-out (``read_out``;
+    ``stops`` maps every run to its rule) and the pair's convergence (a row is ``converged`` when
+    both arms of its pair are fitted where read), and, given ``seconds`` (run -> training seconds),
+    a ``seconds`` column: a cost, not a result (it depends on the machine)."""
     rows_df = pd.DataFrame(rows)
-    per_run = final_accuracy(metrics, window, stops).join(convergence(metrics, window, stops, converged_at))
+    missing = sorted(set(rows_df.run) - set(stops))
+    if missing:
+        raise ValueError(f"run {missing[0]}: a tuning run needs the protocol's stopping rule to be read")
+    per_run = read_out(metrics, {r: stops[r] for r in dict.fromkeys(rows_df.run)})
     out = rows_df.join(per_run, on="run")
-    out["converged"] = out.groupby(["experiment", "condition", "seed"]).converged.transform("all")
+    out["converged"] = out.fitted.astype(bool).groupby([out.experiment, out.condition, out.seed]).transform("all")
     params = [c for c in rows_df.columns if c not in FINAL_COLUMNS]
-    if thresholds:
-        out["epochs_to_threshold"] = float("nan")
-        for exp, th in thresholds.items():
-            mask = out.experiment == exp
-            out.loc[mask, "epochs_to_threshold"] = out.loc[mask, "run"].map(epochs_to_threshold(metrics, th))
-        params.append("epochs_to_threshold")
     if seconds is not None:
         out["seconds"] = out.run.map(seconds)
         params.append("seconds")
+    for c in ("epochs", "read_from", "read_to"):
+        out[c] = out[c].astype("Int64")
     return out[FINAL_COLUMNS + params]
+
+
+def fitted_share(final: pd.DataFrame) -> tuple[int, int]:
+    """Pairs (condition, seed) of ``final``'s rows converged, out of all pairs."""
+    pairs = final.drop_duplicates(["experiment", "condition", "seed"])
+    return int(pairs.converged.sum()), len(pairs)
 
 
 def gap_table(final: pd.DataFrame, contrasts: pd.DataFrame | None = None, margin: float = 0.005) -> pd.DataFrame:
     """The ``gap`` table: per (experiment, condition), fresh minus the other arm, paired by seed
     (``stats.paired_gap``: Student-t 95% interval, paired t-test); the condition's parameter
-    columns; ``p_holm``, the Holm-adjusted p of the primary contrast that is this condition's gap
-    (empty for secondary conditions); and ``reading``, this row alone read by
+    columns; ``p_holm``, the Holm-adjusted paired-t p of the primary effect contrast that is this
+    condition's gap, and ``p_equivalent_holm``, the Holm-adjusted TOST p of the primary
+    equivalence contrast that is (each empty otherwise: one column per meaning); and ``reading``,
+    this row alone read by
     ``verdicts.reading`` with the equivalence ``margin`` (accuracy, a fraction)."""
-    params = [c for c in final.columns if c not in FINAL_COLUMNS and c not in ("run", "parent", "epochs_to_threshold", "seconds")]
-    holm = {} if contrasts is None else {(r.experiment, r.condition): r.p_holm for r in contrasts.itertuples() if r.condition}
+    params = [c for c in final.columns if c not in FINAL_COLUMNS and c not in ("run", "parent", "seconds")]
+    holm: dict[tuple, dict] = {}
+    for r in [] if contrasts is None else contrasts[contrasts.condition.fillna("") != ""].itertuples():
+        holm[(r.experiment, r.condition)] = {"p_holm": r.p_effect_holm, "p_equivalent_holm": r.p_equivalent_holm}
     records = []
     for (exp, cond), g in final.groupby(["experiment", "condition"], sort=False):
         arms = g.pivot(index="seed", columns="arm", values="final_test_acc")
@@ -115,8 +110,9 @@ def gap_table(final: pd.DataFrame, contrasts: pd.DataFrame | None = None, margin
         stats90 = paired_gap(paired["fresh"], paired[others[0]], level=0.90)
         read = reading(stats95["gap_ci_low"], stats95["gap_ci_high"], stats90["gap_ci_low"], stats90["gap_ci_high"], margin)
         values = g.iloc[0][params].dropna().to_dict()
-        records.append({"experiment": exp, "condition": cond} | stats95 | values | {"p_holm": holm.get((exp, cond)), "reading": read})
-    out = pd.DataFrame(records, columns=GAP_COLUMNS + params + ["p_holm", "reading"])
+        ps = holm.get((exp, cond), {"p_holm": None, "p_equivalent_holm": None})
+        records.append({"experiment": exp, "condition": cond} | stats95 | values | ps | {"reading": read})
+    out = pd.DataFrame(records, columns=GAP_COLUMNS + params + ["p_holm", "p_equivalent_holm", "reading"])
     return out.drop(columns=[c for c in params if out[c].isna().all()])
 
 

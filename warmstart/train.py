@@ -161,7 +161,8 @@ def train(
     checkpoint: str | Path | None = None,
     checkpoint_every: int = 0,
     stop_train_acc: float | None = None,
-    stop_after: int = 0,
+    stop_consecutive: int = 1,
+    stop_from: int = 0,
     save_epochs: tuple[int, ...] = (),
     bf16: bool = False,
     compile: bool = False,
@@ -169,9 +170,10 @@ def train(
 ) -> list[tuple[list[dict], dict[int, dict]]]:
     """Train a shard: ``models[i]`` for ``epochs`` epochs on ``schedule`` (``schedule(g, epoch)``
     gives the example indices of one epoch, ``g`` seeded by ``order_seeds[i]`` and the epoch), or,
-    with ``stop_train_acc``, until ``stop_after`` epochs after the first epoch whose accuracy on
-    its training data (``eval_indices``) in eval mode reached it (recorded as split
-    ``train_eval``; ``epochs`` is then a cap). Each model ends in its final
+    with ``stop_train_acc``, until ``stop_consecutive`` consecutive epochs after epoch ``stop_from``
+    (the end of a drifting data schedule) whose accuracy on its training data (``eval_indices``) in
+    eval mode reached it (recorded every epoch as split ``train_eval``; ``epochs`` is then a cap).
+    Each model ends in its final
     state, in place. Return per model its metric rows ``{epoch, split, loss, acc}`` and its state
     after each epoch in ``save_epochs`` (0 is the initial state). With ``checkpoint`` set, the
     shard's state is saved there every ``checkpoint_every`` epochs and on SIGTERM (then
@@ -185,11 +187,10 @@ def train(
     hooks = hooks or Hooks()
     ev = eval_indices if eval_indices is not None else torch.arange(len(y), device=x.device)
     x_fit, y_fit = x[ev], y[ev]  # the run's training data, evaluated in eval mode at epoch 0 and by the stopping rule
-    state = {"epoch": 0, "step": 0, "losses": [], "logits": [], "active": list(range(len(models))), "done": {}, "reached": {}}
+    state = {"epoch": 0, "step": 0, "losses": [], "logits": [], "active": list(range(len(models))), "done": {}, "streak": {}}
     state |= {"metrics": [[] for _ in models], "snapshots": [{} for _ in models]}
     if checkpoint and Path(checkpoint).exists():
         state = load_checked(checkpoint)
-        state.setdefault("reached", {})  # a checkpoint written before the stopping rule kept it
         stack.params = {k: v.to(x.device).requires_grad_() for k, v in state.pop("params").items()}
         stack.buffers = {k: v.to(x.device) for k, v in state.pop("buffers").items()}
         opt = Optimizer(optimizer, stack.params.values(), lr, weight_decay)
@@ -240,7 +241,7 @@ def train(
                     save()
                     raise Interrupted(f"SIGTERM at epoch {e}, step {step + 1}: saved {checkpoint}")
             n = orders.shape[1]
-            sizes = torch.tensor([o.shape[1] for o in state["logits"]], device=x.device, dtype=torch.float32)
+            sizes = torch.tensor([o.shape[1] for o in state["logits"]], device=x.device, dtype=state["losses"][0].dtype)
             train_loss = (torch.stack(state["losses"], 1) @ sizes / n).tolist()
             train_acc = ((torch.cat(state["logits"], 1).argmax(-1) == y[orders]).sum(1) / n).tolist()
             test_loss, test_acc = evaluate(stack, data["x_test"], data["y_test"], bf16=bf16)
@@ -253,11 +254,11 @@ def train(
                 ]
                 if stop_train_acc is not None:
                     state["metrics"][i].append({"epoch": e, "split": "train_eval", "loss": fit_loss[j], "acc": fit_acc[j]})
-                    if fit_acc[j] >= stop_train_acc:
-                        state["reached"].setdefault(i, e)
+                    fitted = fit_acc[j] >= stop_train_acc and e > stop_from
+                    state["streak"][i] = state["streak"].get(i, 0) + 1 if fitted else 0
                 if e in save_epochs:
                     state["snapshots"][i][e] = stack.state(j)
-            finished = [j for j, i in enumerate(active) if i in state["reached"] and e - state["reached"][i] >= stop_after]
+            finished = [j for j, i in enumerate(active) if state["streak"].get(i, 0) >= stop_consecutive]
             state["done"] |= {active[j]: stack.state(j) for j in finished}  # a finished seed leaves the stack
             if finished:
                 rows = torch.tensor([j for j in range(len(active)) if j not in finished], dtype=torch.long, device=x.device)

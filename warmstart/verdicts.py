@@ -1,4 +1,5 @@
-"""The verdict rules: pre-declared primary contrasts, Holm over an experiment, equivalence tests.
+"""The verdict rules: pre-declared primary contrasts, one Holm family per experiment, equivalence
+tests, and built-in identity checks.
 
 Each experiment declares, before any data, the claims of the paper it tests and, for each claim,
 its **primary contrasts** (``Contrast``): a per-seed paired difference oriented so that the
@@ -6,21 +7,29 @@ paper's claim reads as one of
 
 * ``effect``: the mean difference is positive ("warm is worse": fresh - warm > 0);
 * ``equivalence``: the mean difference lies within ``± margin`` ("no gap", "recovers the fresh
-  accuracy", "no speed-up"), with the margin declared in the config (``verdicts``);
+  accuracy", "no speed-up"), with the margin declared in the protocol;
 * ``control``: tested as an effect, but a positive control rather than a part of the claim (a
-  warm start is faster than fresh: without it, "keeping units gives no speed-up" says nothing).
+  warm start is faster than fresh: without it, "keeping units gives no speed-up" says nothing);
+* ``check``: an exact identity that holds by construction (a full reset restored to its initial
+  values *is* the fresh run; a convex problem finished at its optimum): asserted, every seed's
+  difference within the protocol's ``check_tolerance``, and shown as a check. It is no finding:
+  it is outside every Holm family, every claim's verdict and every confirmation count.
 
-``judge`` tests every contrast of one experiment (``stats.paired_tests``) and corrects over them
-with Holm. A contrast is
+``judge`` tests every contrast of one experiment (``stats.paired_tests``) and makes **one decision
+per contrast** with **one Holm family** covering both directions: an effect (or control)
+contributes its two-sided paired-t p (``p_effect``; its sign then says which way), an equivalence
+its TOST p (``p_equivalent``) and its "beyond the margin" p (``p_beyond``), whose nulls exclude each
+other; Holm over all of them bounds the chance of any wrong "supported" or "against" in the
+experiment by alpha. A contrast is
 
-* **supported**: an effect (or control) whose Holm-adjusted two-sided p is below alpha with a positive mean
-  (its 95% interval excludes 0 after the correction), or an equivalence whose Holm-adjusted TOST
-  p is below alpha (its 90% interval lies inside the margin);
-* **against**: an effect significant in the other direction, or an equivalence whose mean lies
-  significantly outside the margin (``p_beyond``, Holm over the experiment too);
+* **supported**: an effect (or control) whose Holm-adjusted p is below alpha with a positive mean,
+  or an equivalence whose Holm-adjusted TOST p is below alpha (its 90% interval inside the margin,
+  at the adjusted level);
+* **against**: an effect significant with a negative mean, or an equivalence whose Holm-adjusted
+  ``p_beyond`` is below alpha (its mean significantly outside the margin);
 * **inconclusive** otherwise: an interval that merely contains 0 supports nothing;
-* **not converged**: its arms did not both reach the training-accuracy threshold (or the speed
-  threshold); it is shown, left out of the tests, and gets no verdict.
+* **not converged**: its arms did not both fit their training data where read; it is shown, left
+  out of the family, and gets no verdict.
 
 A claim's ``verdict`` is *reproduced* when all its contrasts are supported; *partly reproduced*
 when at least one **effect** is supported (an equivalence alone is no positive finding: with no
@@ -28,10 +37,13 @@ effect anywhere, "no difference" is what noise gives; nor is a control); *not re
 is and some contrast is against; *inconclusive* otherwise; *not converged* when no contrast could
 be tested. A claim without an effect or a control is *inconclusive*, so with no effect anywhere the
 chance of *reproduced* or *partly reproduced* is at most alpha (Holm's family-wise error rate).
+Intervals: 95% for effects and controls, 90% for equivalences (the one TOST at alpha 0.05 decides
+on), each row saying its ``ci_level``.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -39,11 +51,12 @@ import pandas as pd
 
 from warmstart.stats import holm, paired_tests
 
-KINDS = ("effect", "control", "equivalence")
+KINDS = ("effect", "control", "equivalence", "check")
 CONTRAST_COLUMNS = [
-    "experiment", "claim", "contrast", "kind", "unit", "condition", "n", "estimate", "ci_low", "ci_high",
-    "margin", "p", "p_holm", "converged", "status",
+    "experiment", "claim", "contrast", "kind", "unit", "condition", "n", "estimate", "ci_level", "ci_low", "ci_high", "margin",
+    "p_effect", "p_equivalent", "p_beyond", "p_effect_holm", "p_equivalent_holm", "p_beyond_holm", "converged", "status",
 ]  # fmt: skip
+CHECK_PASSED, CHECK_FAILED = "check passed", "check failed"
 
 
 @dataclass(frozen=True)
@@ -65,54 +78,56 @@ class Contrast:
             raise ValueError(f"contrast {self.name}: kind {self.kind!r} is not one of {KINDS}")
 
 
-def judge(experiment: str, contrasts: list[Contrast], margins: dict[str, float], alpha: float = 0.05) -> pd.DataFrame:
-    """The rows of ``contrasts.csv`` for one experiment: each contrast's estimate, 95% interval,
-    its p (two-sided for an effect, TOST for an equivalence), Holm-adjusted over the experiment's
-    converged contrasts, and its status (module docstring)."""
+def judge(
+    experiment: str, contrasts: list[Contrast], margins: dict[str, float], alpha: float = 0.05, tolerance: float = 0.001
+) -> pd.DataFrame:
+    """The rows of ``contrasts.csv`` for one experiment: each contrast's estimate, interval (95%, or
+    90% for an equivalence), its p-values by meaning, Holm-adjusted in one family over the
+    experiment's converged contrasts, and its status (module docstring); a ``check`` passes when
+    every value is within ``tolerance``."""
     rows = []
     for c in contrasts:
-        equivalence = c.kind == "equivalence"
-        margin = margins[c.unit] if equivalence else float("nan")  # an equivalence needs its unit's margin
-        t = paired_tests(c.values.dropna().to_numpy(), margins.get(c.unit, float("nan")))
-        p = t["p_equivalent"] if equivalence else t["p_effect"]
-        against = t["p_beyond"] if equivalence else t["p_effect"]
+        eq, check = c.kind == "equivalence", c.kind == "check"
+        v = c.values.dropna().to_numpy(float)
+        t = paired_tests(v, margins.get(c.unit, math.nan))
+        low, high = (t["ci90_low"], t["ci90_high"]) if eq else (t["ci_low"], t["ci_high"])
         rows.append(
             {
-                "experiment": experiment,
-                "claim": c.claim,
-                "contrast": c.name,
-                "kind": c.kind,
-                "unit": c.unit,
-                "condition": c.condition,
-                "n": t["n"],
-                "estimate": t["estimate"],
-                "ci_low": t["ci_low"],
-                "ci_high": t["ci_high"],
-                "margin": margin,
-                "p": p,
-                "_against": against,
-                "converged": bool(c.converged and t["n"] >= 2),
-            }  # fmt: skip
-        )
-    out = pd.DataFrame(rows, columns=[*CONTRAST_COLUMNS[:-2], "_against", "converged"])
-    tested = out.converged.to_numpy(bool) if len(out) else np.zeros(0, bool)
-    out["p_holm"] = np.nan
-    out.loc[tested, "p_holm"] = holm(out.p[tested].to_numpy())
-    against_holm = pd.Series(np.nan, index=out.index)
-    against_holm[tested] = holm(out._against[tested].to_numpy())
-    effect = out.kind != "equivalence"
-    positive = out.estimate > 0
-    status = np.where(
-        out.p_holm < alpha,
-        np.where(effect & ~positive, "against", "supported"),
-        np.where((against_holm < alpha) & (~effect | ~positive), "against", "inconclusive"),
-    )
-    out["status"] = np.where(tested, status, "not converged")
+                "experiment": experiment, "claim": c.claim, "contrast": c.name, "kind": c.kind, "unit": c.unit,
+                "condition": c.condition, "n": t["n"], "estimate": t["estimate"], "ci_level": 0.90 if eq else 0.95,
+                "ci_low": low, "ci_high": high,
+                "margin": margins[c.unit] if eq else tolerance if check else math.nan,  # an equivalence needs its unit's margin
+                "p_effect": math.nan if eq or check else t["p_effect"],
+                "p_equivalent": t["p_equivalent"] if eq else math.nan,
+                "p_beyond": t["p_beyond"] if eq else math.nan,
+                "converged": bool(c.converged and t["n"] >= (1 if check else 2)),
+                "worst": float(np.max(np.abs(v))) if check and len(v) else math.nan,
+            }
+        )  # fmt: skip
+    out = pd.DataFrame(rows, columns=[*CONTRAST_COLUMNS[:-8], "p_effect", "p_equivalent", "p_beyond", "converged", "worst"])
+    tested = (out.converged & (out.kind != "check")).to_numpy(bool)
+    family = [(i, col) for i in np.flatnonzero(tested) for col in ("p_effect", "p_equivalent", "p_beyond") if not np.isnan(out.at[i, col])]
+    for col in ("p_effect_holm", "p_equivalent_holm", "p_beyond_holm"):
+        out[col] = math.nan
+    for (i, col), p in zip(family, holm(np.array([out.at[i, c] for i, c in family], float)), strict=True):
+        out.at[i, f"{col}_holm"] = p
+    status = []
+    for r in out.itertuples():
+        if not r.converged:
+            status.append("not converged")
+        elif r.kind == "check":
+            status.append(CHECK_PASSED if r.worst <= tolerance else CHECK_FAILED)
+        elif r.kind == "equivalence":
+            status.append("supported" if r.p_equivalent_holm < alpha else "against" if r.p_beyond_holm < alpha else "inconclusive")
+        else:
+            status.append(("supported" if r.estimate > 0 else "against") if r.p_effect_holm < alpha else "inconclusive")
+    out["status"] = status
     return out[CONTRAST_COLUMNS]
 
 
 def verdict(rows: pd.DataFrame) -> str:
-    """A claim's verdict from its judged contrasts (module docstring)."""
+    """A claim's verdict from its judged contrasts (module docstring); built-in checks take no part."""
+    rows = rows[rows.kind != "check"]
     if rows.empty or (rows.kind == "equivalence").all():  # an equivalence alone cannot support a claim
         return "inconclusive"
     tested = rows[rows.status != "not converged"]
@@ -133,12 +148,26 @@ def fmt_value(x: float, unit: str) -> str:
     return f"{100 * x:+.2f}" if unit == "accuracy" else f"{x:+.1f}" if unit == "epochs" else f"{x:+.4g}"
 
 
+def _p(x: float) -> str:
+    return "–" if pd.isna(x) else f"{x:.2g}"
+
+
 def describe(row) -> str:
-    """One contrast as the summary prints it: name, estimate [95% CI], Holm p, status."""
+    """One contrast as the summary prints it: name, estimate [interval at its level], its p-values
+    after Holm (by meaning), status; a check with its largest difference and tolerance."""
     unit = {"accuracy": " points", "epochs": " epochs"}.get(row.unit, "")
-    interval = f"{fmt_value(row.estimate, row.unit)} [{fmt_value(row.ci_low, row.unit)}, {fmt_value(row.ci_high, row.unit)}]{unit}"
-    test = f"Holm p = {row.p_holm:.2g}" if not np.isnan(row.p_holm) else "not tested"
-    margin = f", margin ±{fmt_value(row.margin, row.unit).lstrip('+')}" if row.kind == "equivalence" else ""
+    level = f"{100 * row.ci_level:.0f}%"
+    interval = f"{fmt_value(row.estimate, row.unit)} [{level}: {fmt_value(row.ci_low, row.unit)}, {fmt_value(row.ci_high, row.unit)}]{unit}"
+    if row.kind == "check":
+        tolerance = fmt_value(row.margin, row.unit).lstrip("+")
+        return f"{row.contrast} (built-in check, tolerance {tolerance}{unit}): {interval}, n = {row.n} → {row.status}"
+    if row.kind == "equivalence":
+        test = f"TOST p (Holm) = {_p(row.p_equivalent_holm)}, beyond-margin p (Holm) = {_p(row.p_beyond_holm)}"
+        margin = f", margin ±{fmt_value(row.margin, row.unit).lstrip('+')}"
+    else:
+        test, margin = f"paired-t p (Holm) = {_p(row.p_effect_holm)}", ""
+    if pd.isna(row.p_effect_holm) and pd.isna(row.p_equivalent_holm):
+        test = "not tested"
     return f"{row.contrast} ({row.kind}{margin}): {interval}, n = {row.n}, {test} → {row.status}"
 
 

@@ -86,11 +86,44 @@ def build(config: dict) -> RunTable:
     return table
 
 
-def judge_all(tables: dict, experiments: dict[str, dict], verdict_settings: dict) -> pd.DataFrame:
+PAIR_FIELDS = {"id", "parent"}  # every pair's arms differ in these: the warm arm starts from its parent
+
+
+def pair_differences(table: RunTable) -> list[str]:
+    """Every way in which the arms of a pair of ``table`` (each row's run against the fresh run of
+    its condition and seed) differ beyond their experiment's declared ``FACTOR``, one line each
+    naming the pair and the field; and every warm arm whose lineage (parent, its parent, ...) does
+    not start from the fresh arm's initialisation and model. Empty when every pair differs only in
+    its factor."""
+    rows = pd.DataFrame(table.rows)
+    out = []
+    for (exp, cond, seed), g in rows.groupby(["experiment", "condition", "seed"], sort=False):
+        fresh = table.runs[g.run[g.arm == "fresh"].iloc[0]]
+        for run_id in g.run[g.arm != "fresh"]:
+            arm = table.runs[run_id]
+            allowed = PAIR_FIELDS | MODULES[exp].FACTOR
+            out += [f"{exp} [{cond}] seed {seed}: {run_id} and {fresh['id']} differ in {k!r} ({arm.get(k)!r} vs {fresh.get(k)!r})"
+                    for k in sorted(set(arm) | set(fresh)) if k not in allowed and arm.get(k) != fresh.get(k)]  # fmt: skip
+            parent = arm["parent"]
+            while parent:
+                p = table.runs[parent]
+                if (p["init_seed"], p["model"]) != (fresh["init_seed"], fresh["model"]):
+                    out.append(
+                        f"{exp} [{cond}] seed {seed}: {run_id}'s ancestor {parent} does not start from {fresh['id']}'s initialisation"
+                    )
+                parent = p["parent"]
+    return out
+
+
+def judge_all(tables: dict, experiments: dict[str, dict], protocol: dict) -> pd.DataFrame:
     """``contrasts.csv``: every primary contrast of the experiments in ``experiments`` (name ->
-    ``settings``), judged with Holm over each experiment (``verdicts.judge``)."""
-    margins = {"accuracy": verdict_settings["margin_accuracy"], "epochs": verdict_settings["margin_epochs"]}
-    frames = [judge(name, MODULES[name].contrasts(tables, cfg), margins, verdict_settings["alpha"]) for name, cfg in experiments.items()]
+    ``settings``), judged with one Holm family per experiment (``verdicts.judge``), under the
+    ``protocol`` section's alpha, margins and check tolerance."""
+    margins = {"accuracy": protocol["margin_accuracy"], "epochs": protocol["margin_epochs"]}
+    frames = [
+        judge(name, MODULES[name].contrasts(tables, cfg), margins, protocol["alpha"], protocol["check_tolerance"])
+        for name, cfg in experiments.items()
+    ]
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=CONTRAST_COLUMNS)
 
 

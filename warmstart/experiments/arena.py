@@ -13,7 +13,8 @@ under one Holm correction over the arena: the intervention beats the plain warm 
 ``acc(intervention) − acc(warm)``) and it is equivalent to fresh (equivalence,
 ``acc(fresh) − acc(intervention)`` within the margin). Read: *reproduced* = closes the gap,
 *partly* = narrows it (better than plain warm, not shown equivalent to fresh), otherwise not shown
-better than the plain warm start.
+better than the plain warm start. An arm that is the fresh start by construction (every unit
+reset and restored to its initial values) makes no claim: its gap of 0 is a built-in check.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from warmstart.verdicts import Contrast
 NAME = "arena"
 TITLE = "Arena of plasticity interventions"
 CLAIM_WORD = "Claim tested"  # not a paper's: one per intervention
+FACTOR = {"reset", "reset_mode", "shrink", "perturb", "intervention"}  # a pair's arms may differ in these, besides parent
 
 
 def label(arm: dict) -> str:
@@ -47,8 +49,13 @@ def claim_text(arm: dict) -> str:
     return f"{label(arm)} ({settings}) closes the warm-start gap: better than the plain warm start and equivalent to fresh."
 
 
+def identity(arm: dict) -> bool:
+    """Whether the arm is the fresh start by construction (every unit reset to its initial values)."""
+    return arm["name"] == "reset" and arm["units"] == "all" and arm["mode"] == "restore"
+
+
 def claims(cfg: dict) -> dict[str, str]:
-    return {label(a): claim_text(a) for a in cfg["arms"]}
+    return {label(a): claim_text(a) for a in cfg["arms"] if not identity(a)}
 
 
 def arm_fields(s, arm: dict) -> dict:
@@ -93,6 +100,12 @@ def contrasts(tables: dict[str, pd.DataFrame], cfg: dict) -> list:
         rows = select(final, NAME, intervention=name)
         b = arms(rows)
         both = bool(rows.converged.all() and plain.converged.all()) and not rows.empty
+        if identity(arm):
+            same = b.get("fresh", np.nan) - b.get(name, pd.Series(dtype=float))
+            fitted = bool(rows.converged.all()) and not rows.empty
+            out.append(Contrast(name, f"{name} is the fresh start: fresh - accuracy", "check", same, fitted,
+                                condition=rows.condition.iloc[0] if len(rows) else ""))  # fmt: skip
+            continue
         out += [
             Contrast(name, f"{name}: accuracy - plain warm", "effect", b.get(name, pd.Series(dtype=float)) - a.get("warm", np.nan), both),
             Contrast(name, f"{name}: fresh - accuracy", "equivalence", b.get("fresh", np.nan) - b.get(name, pd.Series(dtype=float)),

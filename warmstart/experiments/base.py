@@ -3,7 +3,9 @@ contrasts are built from.
 
 An experiment module defines ``NAME``, ``TITLE``, ``CLAIMS`` (claim key -> the paper's claim; or
 ``claims(cfg)`` where they depend on the config, as the arena's, one per intervention),
-``runs(table, cfg)`` (adds its runs and rows to the run table), ``contrasts(tables, cfg)`` (its
+``runs(table, cfg)`` (adds its runs and rows to the run table), ``FACTOR`` (the run fields in
+which the arms of its pairs may differ besides ``parent``: ``experiments.pair_differences`` holds
+them to it), ``contrasts(tables, cfg)`` (its
 primary contrasts, declared in code before any data: ``verdicts.Contrast``), ``FIGURES`` (figure
 name -> ``Figure``) and, optionally, ``notes(tables, cfg)`` (secondary lines for the summary).
 ``tables`` holds ``final`` (and ``diagnostics`` when measured); ``cfg`` is the experiment's config
@@ -55,7 +57,7 @@ def other_arm(rows: pd.DataFrame) -> str:
 
 def gap(claim: str, name: str, rows: pd.DataFrame, kind: str = "effect") -> Contrast:
     """The condition's paired gap ``fresh - warm`` in final test accuracy, converged when every
-    pair of the condition is (``final.csv``'s ``converged``)."""
+    pair of the condition is (``final.csv``'s ``converged``); ``kind`` as in ``verdicts.KINDS``."""
     if rows.empty:
         return Contrast(claim, name, kind, pd.Series(dtype=float), False)
     return Contrast(claim, name, kind, gaps(rows), bool(rows.converged.all()), condition=rows.condition.iloc[0])
@@ -68,9 +70,10 @@ def gaps(rows: pd.DataFrame) -> pd.Series:
 
 
 def study_keys(config: dict) -> dict:
-    """The study-level settings an experiment's verdicts and figures may read."""
+    """The study-level settings an experiment's verdicts and figures may read: the protocol's
+    fit threshold (also the speed threshold) and accuracy margin, and the study's model name."""
     return {
-        "final_window": config["train"]["final_window"],
+        "fit_threshold": config["protocol"]["read"]["train_acc"],
         "model_name": config["model"]["name"],
-        "margin_accuracy": config["verdicts"]["margin_accuracy"],
+        "margin_accuracy": config["protocol"]["margin_accuracy"],
     }

@@ -3,8 +3,8 @@ online setting; beyond Berariu et al.).
 
 Runs: the training set is cut into ``chunks`` nested parts (the first ``k/K`` of one random
 permutation, as the pretraining fractions are). Round ``k`` trains on everything seen so far,
-chunks ``1..k``, until its training accuracy (eval mode) reaches ``until_train_acc`` (or the
-tuning cap), and is evaluated on the test set at that epoch. The *warm* chain starts round ``k``
+chunks ``1..k``, under the protocol's read-out rule (until its training accuracy, eval mode,
+reaches the threshold; or the tuning cap) and is read there. The *warm* chain starts round ``k``
 from round ``k − 1``'s final state; the *fresh* reference trains round ``k`` from the
 initialisation of the seed; both see the same data order in a round. Round 1 is the same run for
 every chain. Each intervention of ``arms`` (labels of the arena's arms, with the arena's settings)
@@ -36,7 +36,8 @@ CLAIMS = {
     "main": "When the training data arrive in chunks and each round trains on all data seen so far, warm-starting every round from "
     "the previous one generalises worse than training each round from a fresh initialisation (Ash & Adams 2020, online setting)."
 }
-CHAIN = 1000  # second element of a round's order_seed: CHAIN + round
+CHAIN = 1000  # second element of a round's order_seed: CHAIN + round (a warm start's noise is drawn from it too)
+FACTOR = {"reset", "reset_mode", "shrink", "perturb", "intervention"}  # a pair's arms may differ in these, besides parent
 DIAGNOSED = ("dead_units", "effective_rank", "weight_norm", "hessian_eig1")
 
 
@@ -47,7 +48,7 @@ def share(k: int, chunks: int) -> float:
 def round_run(t: RunTable, s: Setting, cfg: dict, path: str, k: int, seed: int, parent: dict | None, **fields: object) -> dict:
     """Round ``k`` of a chain named ``path``: chunks ``1..k``, to the training-accuracy threshold."""
     f = share(k, cfg["chunks"])
-    stop = {"train_acc": cfg["until_train_acc"], "after": 0}
+    stop = t.read_rule()
     subset = None if f == 1 else f"fraction~{f:g}"
     return t.run(s, f"chain~{cfg['chunks']}/{path}/round~{k}", seed, CHAIN + k, parent=parent["id"] if parent else None,
                  subset=subset, stop=stop, **fields)  # fmt: skip

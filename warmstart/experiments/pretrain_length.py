@@ -17,6 +17,7 @@ from warmstart.plotting import COLORS, errorbar, fresh_band, n_seeds, summarise
 from warmstart.runs import RunTable
 
 NAME = "pretrain_length"
+FACTOR = {"parent_epoch"}  # the run fields in which a pair's arms may differ, besides parent
 TITLE = "Optimiser and pretraining length"
 CLAIMS = {
     "main": "The gap appears with Adam, RMSprop, SGD and SGD with momentum (Berariu et al. 2021, Fig. 2 and 8-10).",

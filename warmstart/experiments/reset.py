@@ -19,6 +19,7 @@ from warmstart.runs import RunTable, Setting
 from warmstart.units import unit_names
 
 NAME = "reset"
+FACTOR = {"reset", "reset_mode"}  # the run fields in which a pair's arms may differ, besides parent
 TITLE = "Resetting units after pretraining"
 CLAIMS = {
     "main": "Re-initialising the last unit(s) is not enough; resetting most of the network (the last 4-5 of 6 units) "

@@ -18,6 +18,7 @@ from warmstart.runs import RunTable, fmt
 from warmstart.verdicts import Contrast
 
 NAME = "shrink_perturb"
+FACTOR = {"shrink", "perturb"}  # the run fields in which a pair's arms may differ, besides parent
 TITLE = "Shrink & perturb"
 CLAIMS = {
     "main": "Shrinking the pretrained weights and adding a little fresh-initialisation noise (theta <- lambda theta + sigma theta') "
@@ -55,7 +56,7 @@ def contrasts(tables: dict[str, pd.DataFrame], cfg: dict) -> list:
 
 
 def by_shrink(tables: dict[str, pd.DataFrame], cfg: dict) -> plt.Figure:
-    """Final test accuracy and epochs to threshold against the shrink factor, one line per
+    """Final test accuracy and epochs to fit against the shrink factor, one line per
     perturbation scale; fresh as a band, plain warm (shrink 1, perturb 0) as a line; the declared
     setting circled."""
     f = tables["final"][tables["final"].experiment == NAME]
@@ -68,17 +69,17 @@ def by_shrink(tables: dict[str, pd.DataFrame], cfg: dict) -> plt.Figure:
     for i, (sigma, rows) in enumerate(sp.groupby("perturb")):
         s = summarise(rows, ["shrink"])
         errorbar(a, s.shrink, s, color=CYCLE[i % len(CYCLE)], label=f"perturb {sigma:g}")
-        t = summarise(rows.dropna(subset=["epochs_to_threshold"]), ["shrink"], "epochs_to_threshold")
+        t = summarise(rows.dropna(subset=["stop_epoch"]), ["shrink"], "stop_epoch")
         if len(t):
             errorbar(b, t.shrink, t, color=CYCLE[i % len(CYCLE)], label=f"perturb {sigma:g}")
     p = cfg["primary"]
     chosen = sp[(sp.shrink == p["shrink"]) & (sp.perturb == p["perturb"])].final_test_acc.mean()
     a.scatter([p["shrink"]], [chosen], s=120, facecolors="none", edgecolors="k", label="declared setting", zorder=5)
-    fresh_t = f[f.arm == "fresh"].drop_duplicates("run").epochs_to_threshold.dropna()
+    fresh_t = f[f.arm == "fresh"].drop_duplicates("run").stop_epoch.dropna()
     if len(fresh_t):
         b.axhline(fresh_t.mean(), color=COLORS["fresh"], lw=1.2, label="fresh")
     a.set(xlabel="shrink lambda", ylabel="final test accuracy")
-    b.set(xlabel="shrink lambda", ylabel="epochs to threshold")
+    b.set(xlabel="shrink lambda", ylabel="epochs to fit (training accuracy)")
     a.legend(fontsize=7)
     b.legend(fontsize=7)
     fig.suptitle(f"Shrink & perturb at the warm start ({n_seeds(f)} seeds)")
@@ -89,7 +90,7 @@ FIGURES = {
     "shrink_perturb": Figure(
         by_shrink,
         ("final",),
-        "Final test accuracy (left) and epochs to the speed threshold (right) of shrink & perturb at the warm start against the "
+        "Final test accuracy (left) and epochs to fit the training data (right) of shrink & perturb at the warm start against the "
         "shrink factor, one line per perturbation scale, with the plain warm start and fresh for reference; the circled setting "
         "is the one declared in the config and tested (Ash & Adams 2020).",
     )

@@ -1,7 +1,11 @@
 """A smooth shift of the data instead of a switch (Berariu et al. 2021, Fig. 3).
 
 Runs: one run per seed and gamma whose examples come from the full set with probability
-``1 - gamma^(50 n/N)`` at step n, otherwise from the pretraining subset; paired with fresh.
+``1 - gamma^(50 n/N)`` at step n, otherwise from the pretraining subset, over ``N = shift_epochs``
+epochs; it then goes on under the protocol's read-out rule like every tuning run, counting only
+epochs after N (so it is read, as in the paper, once the drift has ended, and fitted where read),
+and is paired with the same fresh run as every experiment: the pair differs only in the data
+schedule.
 Primary contrasts: the gap averaged over every gamma of the grid (per seed), and the gap at the
 smallest gamma (the fastest fade, the weakest bias); each gamma is shown with its own reading.
 """
@@ -18,6 +22,7 @@ from warmstart.runs import TUNE, RunTable, fmt
 from warmstart.verdicts import Contrast
 
 NAME = "smooth_shift"
+FACTOR = {"shift"}  # the run fields in which a pair's arms may differ (the data schedule)
 TITLE = "A smooth shift of the data"
 CLAIMS = {
     "main": "Drawing examples from the full set with probability 1 - gamma^(50 n/N), otherwise from the pretraining half, "
@@ -30,7 +35,8 @@ def runs(t: RunTable, cfg: dict) -> None:
     subset = f"fraction~{fmt(cfg['fraction'])}"
     for seed in t.seeds(cfg):
         for gamma in cfg["gammas"]:
-            run = t.run(s, f"shift/{subset}/gamma~{fmt(gamma)}", seed, TUNE, shift={"gamma": gamma, "subset": subset})
+            shift = {"gamma": gamma, "subset": subset, "epochs": cfg["shift_epochs"]}
+            run = t.run(s, f"shift/{subset}/gamma~{fmt(gamma)}", seed, TUNE, shift=shift)
             t.pair(NAME, seed, run, t.fresh(s, seed), arm="shift", gamma=gamma)
 
 

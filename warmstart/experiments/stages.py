@@ -19,6 +19,7 @@ from warmstart.runs import TUNE, RunTable, fmt
 from warmstart.verdicts import Contrast
 
 NAME = "stages"
+FACTOR: set[str] = set()  # the run fields in which a pair's arms may differ, besides parent
 TITLE = "Several pretraining stages and class imbalance"
 CLAIMS = {
     "main": "Final test accuracy falls as the number of pretraining stages n grows, and more so for a smaller r "

@@ -1,11 +1,14 @@
-"""Ash & Adams 2020, Table 1: warm vs fresh for each data set x model x optimiser, every run
-trained until a training accuracy (99%), accuracy read at the epoch it stopped.
+"""Ash & Adams 2020, Table 1: warm vs fresh for each data set x model x optimiser, every phase
+trained under the protocol's rule (until its training data reach the threshold in eval mode; Ash &
+Adams: 99%) and read there.
 
-Primary contrasts: the gap of every non-convex setting (claimed positive) and the gap of logistic
-regression, the convex control, per data set and optimiser (claimed equivalent to 0 within the
-margin: an interval that merely contains 0 is not "no gap"). Logistic regression cannot reach
-99% training accuracy on MNIST-1D; with ``optimum`` its tuning runs are finished at their optimum
-by L-BFGS (``warmstart.convex``) after the paper's phase, and read there.
+Primary contrasts: the gap of every non-convex setting (claimed positive). Logistic regression,
+the convex control, cannot reach 99% training accuracy on MNIST-1D; with ``optimum`` its tuning
+runs are finished at their optimum by L-BFGS (``warmstart.convex``) after the paper's phase, and
+read there: both arms then land on the same optimum by construction, so its "no gap" is a
+built-in check (every seed's gap within the protocol's tolerance), not a finding. Without
+``optimum`` it is an equivalence contrast of the claim (an interval that merely contains 0 is not
+"no gap").
 """
 
 from __future__ import annotations
@@ -19,10 +22,11 @@ from warmstart.plotting import COLORS, n_seeds, summarise, yerr
 from warmstart.runs import PRETRAIN, TUNE, RunTable, fmt
 
 NAME = "table1"
+FACTOR: set[str] = set()  # a pair's arms differ only in their parent (the pretraining)
 TITLE = "Ash & Adams Table 1"
 CLAIMS = {
     "main": "Warm starts generalise worse than fresh starts for ResNet-18 and the MLP with SGD and Adam, each trained to 99% "
-    "training accuracy; logistic regression (convex) shows no gap (Ash & Adams 2020, Table 1)."
+    "training accuracy (Ash & Adams 2020, Table 1; logistic regression, convex, shows no gap: checked at its optimum)."
 }
 
 
@@ -33,7 +37,7 @@ def runs(t: RunTable, cfg: dict) -> None:
                 overrides = cfg.get("model_settings", {}).get(model, {})
                 s = t.setting(dataset=dataset, model={"name": model} | overrides, optimizer=optimizer, lr=cfg["lr"][optimizer])
                 for seed in t.seeds(cfg):
-                    until = {"stop": {"train_acc": cfg["until_train_acc"], "after": 0}}
+                    until = {"stop": t.read_rule()}
                     subset = f"fraction~{fmt(cfg['fraction'])}"
                     pre = t.run(s, f"pretrain/{subset}/until", seed, PRETRAIN, subset=subset, epochs=s.train["pretrain_epochs"], **until)
                     tune = until | ({"optimum": cfg["optimum"]} if model == "logreg" and cfg.get("optimum") else {})
@@ -49,7 +53,7 @@ def contrasts(tables: dict[str, pd.DataFrame], cfg: dict) -> list:
         for model in cfg["models"]:
             for optimizer in cfg["optimizers"]:
                 rows = select(final, NAME, dataset=dataset, model=model, optimizer=optimizer)
-                kind = "equivalence" if model == "logreg" else "effect"
+                kind = ("check" if cfg.get("optimum") else "equivalence") if model == "logreg" else "effect"
                 out.append(gap("main", f"{dataset} {model} {optimizer}: gap", rows, kind=kind))
     return out
 

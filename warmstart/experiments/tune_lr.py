@@ -21,6 +21,7 @@ from warmstart.stats import mean_ci
 from warmstart.verdicts import Contrast
 
 NAME = "tune_lr"
+FACTOR: set[str] = set()  # the run fields in which a pair's arms may differ, besides parent
 TITLE = "A larger tuning learning rate"
 CLAIMS = {"main": "A 10x larger tuning learning rate substantially reduces the gap but does not close it (Berariu et al. 2021, Fig. 7)."}
 

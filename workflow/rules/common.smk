@@ -1,7 +1,7 @@
 import sys
 from pathlib import Path
 
-from warmstart import experiments, plotting, verdicts
+from warmstart import experiments, plotting, protocol, verdicts
 from warmstart import summary as summary_module
 from warmstart import runs as run_table
 from warmstart import shards
@@ -131,7 +131,7 @@ def setting_description():
     c, m, t = config["dataset"], config["model"], config["train"]
     return (
         f"{c['name']}, {m['name']} (width {m['width']}, depth {m['depth']}), {t['optimizer']} lr {t['lr']:g}, "
-        f"batch {t['batch_size']}, {t['pretrain_epochs']} pretraining + {t['tune_epochs']} tuning epochs, "
-        f"final accuracy = mean of the last {t['final_window']} epochs; seeds: {config['seeds']} "
+        f"batch {t['batch_size']}, {t['pretrain_epochs']} pretraining epochs, tuning capped at {t['tune_epochs']}, "
+        f"every tuning run read under the protocol's rule; seeds: {config['seeds']} "
         "(experiments may set their own)"
     )

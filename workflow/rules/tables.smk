@@ -14,13 +14,6 @@ rule tables:
     params:
         rows=TABLE.rows,
         runs=[RUNS[r] for r in sorted(RUNS)],
-        window=config["train"]["final_window"],
-        converged_at=config["train"]["converged_train_acc"],
-        thresholds={
-            name: EXPERIMENTS[name]["threshold"]
-            for name in ("speed", "shrink_perturb")
-            if name in EXPERIMENTS
-        },
     script:
         "../scripts/tables.py"
 
@@ -42,7 +35,7 @@ rule gap:
         ENV
     params:
         experiments=SETTINGS,
-        verdicts=config["verdicts"],
+        protocol=config["protocol"],
     script:
         "../scripts/gap.py"
 
@@ -86,7 +79,8 @@ rule summary:
         ENV
     params:
         experiments=SETTINGS,
-        verdicts=config["verdicts"],
+        protocol=config["protocol"],
+        stamp=protocol.stamp(config),
         setting=setting_description(),
     script:
         "../scripts/summary.py"

@@ -8,6 +8,6 @@ from warmstart.tables import gap_table
 with job(snakemake.log[0]):
     tables = {name: pd.read_csv(path) for name, path in snakemake.input.items() if name in ("final", "diagnostics")}
     p = snakemake.params
-    contrasts = judge_all(tables, p.experiments, p.verdicts)
+    contrasts = judge_all(tables, p.experiments, p.protocol)
     atomic_write_text(contrasts.to_csv(index=False), snakemake.output.contrasts)
-    atomic_write_text(gap_table(tables["final"], contrasts, p.verdicts["margin_accuracy"]).to_csv(index=False), snakemake.output.gap)
+    atomic_write_text(gap_table(tables["final"], contrasts, p.protocol["margin_accuracy"]).to_csv(index=False), snakemake.output.gap)

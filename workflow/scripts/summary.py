@@ -9,7 +9,9 @@ with job(snakemake.log[0]):
     i, p = snakemake.input, snakemake.params
     tables = {name: pd.read_csv(i[name]) for name in ("final", "diagnostics") if name in i.keys()}
     gap, contrasts = pd.read_csv(i.gap), pd.read_csv(i.contrasts)
-    text = summary(gap, tables["final"], contrasts, notes_all(tables, p.experiments), p.setting, p.verdicts, claims_all(p.experiments))
+    text = summary(
+        gap, tables["final"], contrasts, notes_all(tables, p.experiments), p.setting, p.protocol, claims_all(p.experiments), p.stamp
+    )
     if "original" in i.keys():
         text += confirmation(pd.read_csv(i.original), contrasts)
     atomic_write_text(text, snakemake.output[0])

@@ -14,7 +14,7 @@ with job(snakemake.log[0]):
     for path in snakemake.input.provenance:
         prov = json.loads(open(path).read())
         seconds[prov["run"]["id"]] = prov["seconds"]["train_shard"] / len(prov["shard"]["seeds"])
-    final = final_table(p.rows, metrics, p.window, p.thresholds, stops, p.converged_at, seconds)
+    final = final_table(p.rows, metrics, stops, seconds)
     out = snakemake.output
     tables = {out.final: final, out.metrics: metrics, out.runs: runs_table(p.runs)}
     for path, table in tables.items():

@@ -3,6 +3,7 @@ from pathlib import Path
 import torch
 
 from warmstart.jobs import job
+from warmstart.protocol import stamp
 from warmstart.run import execute
 from warmstart.runs import from_identity
 from warmstart.shards import split
@@ -24,4 +25,5 @@ with job(snakemake.log[0]):
         channels_last=speed["channels_last"],
         compile=speed["compile"],
         shard=snakemake.wildcards.shard,
+        protocol=stamp(snakemake.config),  # recorded in provenance; the runs' own rule is in their identity
     )

@@ -1,0 +1,102 @@
+"""The protocol: declared, versioned and hashed; every pair differs only in its experiment's factor;
+every tuning run is stopped and read by the one rule; a warm start's noise is its own."""
+
+import copy
+import re
+from pathlib import Path
+
+import pytest
+import torch
+import yaml
+from snakemake.utils import update_config
+
+from warmstart import experiments, protocol
+from warmstart.config import validate
+from warmstart.run import PERTURB_STREAM, draw_seed, fresh_model, initial_model
+
+ROOT = Path(__file__).resolve().parent.parent
+SCHEMA = ROOT / "workflow/schemas/config.schema.yaml"
+CONFIGS = {"default": ["config.yaml"], "tiny": ["config.yaml", "configs/tiny.yaml"], "cifar10": ["config.yaml", "configs/cifar10.yaml"]}
+
+
+def merged(files: list[str]) -> dict:
+    """The config files merged as ``--configfile`` merges them, validated."""
+    config = yaml.safe_load((ROOT / files[0]).read_text())
+    for f in files[1:]:
+        update_config(config, yaml.safe_load((ROOT / f).read_text()))
+    return validate(config, SCHEMA)
+
+
+def listed_hashes() -> dict[tuple[int, str], str]:
+    """(version, config file) -> hash, from the table of docs/protocol.md."""
+    rows = re.findall(r"^\| (\d+) \| [^|]+ \| `([^`]+)` \| `([0-9a-f]{12})` \|", (ROOT / "docs/protocol.md").read_text(), re.M)
+    return {(int(v), f): h for v, f, h in rows}
+
+
+def test_the_default_protocol_is_the_version_listed_in_the_docs():
+    """A change of the protocol after results must be a new version with its reason in docs/protocol.md."""
+    config = merged(CONFIGS["default"])
+    stamp = protocol.stamp(config)
+    assert listed_hashes()[(stamp["version"], "config.yaml")] == stamp["hash"], "protocol changed: list a new version in docs/protocol.md"
+
+
+def test_the_hash_follows_what_is_declared_and_nothing_else():
+    config = merged(CONFIGS["default"])
+    h = protocol.protocol_hash(config)
+    for edit in (
+        lambda c: c["protocol"]["read"].update(consecutive=3),
+        lambda c: c["protocol"].update(margin_accuracy=0.01),
+        lambda c: c["experiments"]["tune_lr"].update(tune_epochs=300),
+        lambda c: c["experiments"]["fraction"].update(seeds=16),
+    ):
+        changed = copy.deepcopy(config)
+        edit(changed)
+        assert protocol.protocol_hash(changed) != h
+    confirm = merged(["config.yaml", "configs/confirm.yaml"])
+    assert protocol.protocol_hash(confirm) == h  # new seeds and new data, the same protocol
+
+
+@pytest.mark.parametrize("name", CONFIGS)
+def test_every_pair_differs_only_in_its_experiments_factor(name):
+    table = experiments.build(merged(CONFIGS[name]))
+    assert experiments.pair_differences(table) == []
+    rule = protocol.read_rule(table.config)
+    read = {row["run"] for row in table.rows}
+    assert all(table.runs[r]["stop"] == rule for r in read)  # every arm stopped and read by the one rule
+
+
+def test_a_pair_that_differs_outside_its_factor_is_named():
+    table = experiments.build(merged(CONFIGS["tiny"]))
+    row = next(r for r in table.rows if r["experiment"] == "smooth_shift" and r["arm"] == "shift")
+    table.runs[row["run"]] = table.runs[row["run"]] | {"stop": None, "epochs": 7}  # version 1's fixed-length shift
+    found = experiments.pair_differences(table)
+    assert any(f"{row['run']} and " in line and "differ in 'stop'" in line for line in found)
+    assert any("differ in 'epochs'" in line for line in found)
+    table = experiments.build(merged(CONFIGS["tiny"]))
+    row = next(r for r in table.rows if r["experiment"] == "fraction" and r["arm"] == "warm")
+    parent = table.runs[row["run"]]["parent"]
+    table.runs[parent] = table.runs[parent] | {"init_seed": 99}
+    assert any("does not start from" in line for line in experiments.pair_differences(table))
+
+
+def test_each_round_of_a_chain_draws_its_own_shrink_and_perturb_noise(tmp_path):
+    from warmstart import data
+    from warmstart.atomic import save_checked
+
+    config = merged(CONFIGS["tiny"])
+    config["experiments"]["chain"]["arms"] = ["shrink_perturb"]
+    config["experiments"]["arena"]["arms"].append({"name": "shrink_perturb", "shrink": 0.5, "perturb": 0.1})
+    config["experiments"]["arena"]["grids"]["shrink_perturb"] = {"shrink": [0.5], "perturb": [0.1]}
+    table = experiments.build(config)
+    sp = [r for r in table.runs.values() if r["shrink"] is not None and "chain~" in r["id"] and r["init_seed"] == 0]
+    two, three = sorted(sp, key=lambda r: r["id"])[:2]
+    assert (two["order_seed"], three["order_seed"]) != (three["order_seed"], two["order_seed"])
+    assert draw_seed(PERTURB_STREAM, two) != draw_seed(PERTURB_STREAM, three)
+    meta = data.prepare("mnist1d", num_train=50, num_test=10)["meta"]
+    parent = tmp_path / "parent.pt"
+    save_checked({"model": fresh_model(two, meta, 123).state_dict()}, parent)  # the same state before either round's warm start
+    a, b = (initial_model(r | {"parent_epoch": None}, meta, parent) for r in (two, three))
+    again = initial_model(two | {"parent_epoch": None}, meta, parent)
+    weight = lambda m: next(m.parameters())  # noqa: E731
+    assert not torch.equal(weight(a), weight(b))  # two rounds: different noise
+    assert torch.equal(weight(a), weight(again))  # the same round twice: the same

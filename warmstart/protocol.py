@@ -1,0 +1,57 @@
+"""The study's protocol: how every arm is trained, stopped and read, what "converged" means, the
+thresholds, margins and seeds, declared before any data (the config's ``protocol`` section).
+
+* **Read-out** (``read``): every tuning run (warm, fresh, every arm, every chain round, Table 1)
+  trains until ``consecutive`` consecutive epochs whose training data, evaluated in eval mode, reach
+  accuracy ``train_acc`` (or its epoch cap), counting only epochs after its data schedule has ended
+  (the smooth shift's drift), and is read as the mean over those epochs. ``consecutive: 1`` is Ash &
+  Adams 2020's "train until 99% training accuracy". Chosen on a validation split
+  (``tools/select_readout.py``).
+* **Converged**: a run is fitted when its eval-mode training accuracy reaches ``train_acc`` at every
+  epoch read (``final.csv``'s ``fit_min``); a pair is converged when both arms are. A convex run
+  finished at its optimum (``warmstart.convex``) is fitted when it reached the optimum.
+* **Speed**: epochs to fit, the first tuning epoch (from 1) whose eval-mode training accuracy
+  reaches ``train_acc``; valid only when no arm meets it at its start (``start_fit_validation``, the
+  highest start accuracy seen on the validation split, must lie below it; the tables check the
+  study's own starts too).
+* **Verdicts**: ``alpha`` (Holm over each experiment's primary contrasts, both directions in one
+  family), the equivalence margins, and ``check_tolerance`` of the built-in identity checks.
+
+The protocol's **hash** covers this section and what every experiment declares with it: its number
+of seeds and the epoch caps. A change after results is a new ``version``, listed with its date and
+reason in ``docs/protocol.md`` (a test holds ``config.yaml``'s hash to the one listed there).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+
+def read_rule(config: dict) -> dict:
+    """The stopping and read-out rule of every tuning run: ``{train_acc, consecutive}``."""
+    r = config["protocol"]["read"]
+    return {"train_acc": r["train_acc"], "consecutive": r["consecutive"]}
+
+
+def declared(config: dict) -> dict:
+    """What the protocol's hash covers: the ``protocol`` section, the number of seeds of every
+    enabled experiment (a confirmation's seed offset moves them, it does not change how many) and the
+    epoch caps of tuning."""
+    n = lambda s: s if isinstance(s, int) else len(s)  # noqa: E731
+    exps = config["experiments"]
+    seeds = {k: n(v.get("seeds", config["seeds"])) for k, v in sorted(exps.items()) if v.get("enabled")}
+    caps = {"train": config["train"]["tune_epochs"]} | {
+        k: v["tune_epochs"] for k, v in sorted(exps.items()) if v.get("enabled") and v.get("tune_epochs")
+    }
+    return {"protocol": config["protocol"], "seeds": seeds, "caps": caps}
+
+
+def protocol_hash(config: dict) -> str:
+    """The first 12 hex digits of the SHA-256 of ``declared(config)`` as canonical JSON."""
+    return hashlib.sha256(json.dumps(declared(config), sort_keys=True).encode()).hexdigest()[:12]
+
+
+def stamp(config: dict) -> dict:
+    """The protocol a result was produced under: ``{version, hash}`` (for provenance and the summary)."""
+    return {"version": config["protocol"]["version"], "hash": protocol_hash(config)}
