@@ -68,14 +68,21 @@ def test_the_whole_study_runs_and_writes_the_contract_tables(workdir):
     assert set(final.experiment) == set(EXPERIMENTS)  # the tiny config exercises every experiment
     assert final.final_test_acc.between(0, 1).all() and final.final_train_acc.between(0, 1).all()
     fr = final[final.experiment == "fraction"]
-    assert len(fr) == 2 * 2 * 2 and (fr.epochs == 4).all() and set(fr.fraction) == {0.25, 0.5}
+    assert len(fr) == 2 * 2 * 2 and fr.epochs.le(4).all() and set(fr.fraction) == {0.25, 0.5}
+    # every row read over the last two epochs of its run (the tiny protocol: 2 consecutive epochs at 15%), fitted there or not
+    nonconvex = final[final.experiment != "table1"]  # Table 1's logistic regression is read at its optimum's epoch
+    assert (final.read_to == final.epochs).all() and (nonconvex.read_from == nonconvex.read_to - 1).all()
+    f = final[final.experiment != "table1"].assign(fitted=final.fit_min >= 0.15)  # Table 1's convex control: fitted at its optimum
+    assert (f.converged == f.groupby(["experiment", "condition", "seed"]).fitted.transform("all")).all()
     gap = pd.read_csv(r / "tables/gap.csv")
     assert list(gap.columns[: len(GAP_COLUMNS)]) == GAP_COLUMNS and (gap.n == 2).all()
     assert {"fraction", "gamma", "reset", "p_holm", "reading"} <= set(gap.columns)  # no consumer parses `condition`
     assert set(gap.reading) <= {"gap", "reversed", "equivalent", "none"}
     contrasts = pd.read_csv(r / "tables/contrasts.csv")
     assert set(contrasts.experiment) <= set(EXPERIMENTS) | {"hypothesis"} and set(contrasts.status) <= {
-        "supported", "against", "inconclusive", "not converged"}  # fmt: skip
+        "supported", "against", "inconclusive", "not converged", "check passed"}  # fmt: skip
+    checks = contrasts[contrasts.kind == "check"]  # the arena's restored full reset and Table 1's convex optimum
+    assert set(checks.experiment) == {"arena", "table1"} and checks.p_effect_holm.isna().all()
     assert set(contrasts.condition.dropna()) <= set(gap.condition)  # a primary gap is a row of gap.csv
     assert set(gap.dropna(subset=["p_holm"]).condition) <= set(contrasts[contrasts.status != "not converged"].condition)
     assert len(gap) == final[["experiment", "condition"]].drop_duplicates().shape[0]
