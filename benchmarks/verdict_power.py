@@ -24,7 +24,7 @@ if __name__ == "__main__":
     for section in config["experiments"].values():
         section.pop("seeds", None)
     config = validate(config, ROOT / "workflow/schemas/config.schema.yaml")
-    v = config["verdicts"]
+    v = config["protocol"]
     r = rates(config, args.draws, (3.0, 4.0, 5.0), {"accuracy": v["margin_accuracy"], "epochs": v["margin_epochs"]})
     positive = r.get("reproduced", 0) + r.get("partly reproduced", 0)
     table = r.assign(positive=positive)[["positive"] + [c for c in ("reproduced",) if c in r]].unstack("effect_se")

@@ -39,7 +39,9 @@ def planted(contrasts: list[Contrast], rng: np.random.Generator, ses: float, mar
     out = []
     for c in contrasts:
         n = len(c.values)
-        if c.kind != "equivalence":  # an effect or a control
+        if c.kind == "check":  # an identity holds by construction
+            values = np.zeros(n)
+        elif c.kind != "equivalence":  # an effect or a control
             values = rng.normal(ses / np.sqrt(n), 1.0, n)
         else:
             values = rng.normal(0.0, margins[c.unit] * np.sqrt(n) / ses, n)
