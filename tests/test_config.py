@@ -75,7 +75,7 @@ def test_the_paper_config_inherits_nothing_of_the_default_s_mnist1d_settings():
         (lambda c: c["train"].update(final_window=20), "train.final_window", "unknown key"),  # the protocol reads every run
         (lambda c: c["protocol"]["read"].update(train_acc=0.5), "protocol.read.train_acc", "must lie above protocol.start_fit_validation"),
         (lambda c: c["protocol"].pop("read"), "protocol", "'read' is a required property"),
-        (lambda c: c["experiments"]["smooth_shift"].update(shift_epochs=200), "experiments.smooth_shift.shift_epochs", "must be below"),
+        (lambda c: c["experiments"]["smooth_shift"].update(shift_epochs=196), "experiments.smooth_shift.shift_epochs", "must not exceed"),
         (lambda c: c["diagnostics"].update(seeds=[0, 40]), "diagnostics.seeds", "not a seed of experiments.fraction"),
         (
             lambda c: c["experiments"]["shrink_perturb"].update(primary={"shrink": 0.3, "perturb": 0.1}),

@@ -33,11 +33,11 @@ def listed_hashes() -> dict[tuple[int, str], str]:
     return {(int(v), f): h for v, f, h in rows}
 
 
-def test_the_default_protocol_is_the_version_listed_in_the_docs():
+@pytest.mark.parametrize("name,listed", [("default", "config.yaml"), ("cifar10", "configs/cifar10.yaml")])
+def test_the_shipped_protocols_are_the_versions_listed_in_the_docs(name, listed):
     """A change of the protocol after results must be a new version with its reason in docs/protocol.md."""
-    config = merged(CONFIGS["default"])
-    stamp = protocol.stamp(config)
-    assert listed_hashes()[(stamp["version"], "config.yaml")] == stamp["hash"], "protocol changed: list a new version in docs/protocol.md"
+    stamp = protocol.stamp(merged(CONFIGS[name]))
+    assert listed_hashes()[(stamp["version"], listed)] == stamp["hash"], "protocol changed: list a new version in docs/protocol.md"
 
 
 def test_the_hash_follows_what_is_declared_and_nothing_else():
@@ -48,6 +48,7 @@ def test_the_hash_follows_what_is_declared_and_nothing_else():
         lambda c: c["protocol"].update(margin_accuracy=0.01),
         lambda c: c["experiments"]["tune_lr"].update(tune_epochs=300),
         lambda c: c["experiments"]["fraction"].update(seeds=16),
+        lambda c: c["experiments"]["smooth_shift"].update(shift_epochs=50),
     ):
         changed = copy.deepcopy(config)
         edit(changed)
@@ -62,13 +63,18 @@ def test_every_pair_differs_only_in_its_experiments_factor(name):
     assert experiments.pair_differences(table) == []
     rule = protocol.read_rule(table.config)
     read = {row["run"] for row in table.rows}
-    assert all(table.runs[r]["stop"] == rule for r in read)  # every arm stopped and read by the one rule
+    # every arm stopped and read by the one rule; the smooth shift's arms both from the end of its drift
+    assert all({k: v for k, v in table.runs[r]["stop"].items() if k != "from"} == rule for r in read)
+    after = {r: table.runs[r]["stop"].get("from") for r in read}
+    shift = {row["run"] for row in table.rows if row["experiment"] == "smooth_shift"}
+    assert {after[r] for r in shift} == {table.config["experiments"]["smooth_shift"]["shift_epochs"]}
+    assert all(after[r] is None for r in read - shift)
 
 
 def test_a_pair_that_differs_outside_its_factor_is_named():
     table = experiments.build(merged(CONFIGS["tiny"]))
     row = next(r for r in table.rows if r["experiment"] == "smooth_shift" and r["arm"] == "shift")
-    table.runs[row["run"]] = table.runs[row["run"]] | {"stop": None, "epochs": 7}  # version 1's fixed-length shift
+    table.runs[row["run"]] = table.runs[row["run"]] | {"stop": {"train_acc": 0.15, "consecutive": 2}, "epochs": 7}  # read from its start
     found = experiments.pair_differences(table)
     assert any(f"{row['run']} and " in line and "differ in 'stop'" in line for line in found)
     assert any("differ in 'epochs'" in line for line in found)
@@ -76,7 +82,11 @@ def test_a_pair_that_differs_outside_its_factor_is_named():
     row = next(r for r in table.rows if r["experiment"] == "fraction" and r["arm"] == "warm")
     parent = table.runs[row["run"]]["parent"]
     table.runs[parent] = table.runs[parent] | {"init_seed": 99}
-    assert any("does not start from" in line for line in experiments.pair_differences(table))
+    assert any("does not start as" in line and "(init_seed)" in line for line in experiments.pair_differences(table))
+    table = experiments.build(merged(CONFIGS["tiny"]))
+    arm = next(r["run"] for r in table.rows if r["experiment"] == "arena" and r["arm"] not in ("warm", "fresh"))
+    table.runs[arm] = table.runs[arm] | {"parent": table.runs[arm]["parent"].replace("fraction~0.5", "fraction~0.25")}
+    assert any(line.startswith("arena seed 0: its warm arms start from 2 parents") for line in experiments.pair_differences(table))
 
 
 def test_each_round_of_a_chain_draws_its_own_shrink_and_perturb_noise(tmp_path):

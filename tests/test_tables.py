@@ -222,7 +222,7 @@ def test_the_speed_verdict_counts_the_kept_units_conditions_not_the_plain_warm_s
     fresh = [20 + (s + 1) % 2 for s in range(4)]
     text = _summary(_speed(fresh, [5] * 4, [20 + s % 2 for s in range(4)]), SPEED)
     assert "Verdict: reproduced" in text  # the plain warm start is the positive control, not a kept-units condition
-    assert "keep first 1: epochs warm - fresh (equivalence, margin ±2.0): +0.0 [90%:" in text
+    assert "keep first 1: epochs warm - fresh (equivalence, margin ±2.0): +0.0 [90% unadjusted:" in text
 
 
 def test_the_speed_control_can_fail_and_cannot_be_met_at_the_start():

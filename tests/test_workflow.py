@@ -69,11 +69,6 @@ def test_the_whole_study_runs_and_writes_the_contract_tables(workdir):
     assert final.final_test_acc.between(0, 1).all() and final.final_train_acc.between(0, 1).all()
     fr = final[final.experiment == "fraction"]
     assert len(fr) == 2 * 2 * 2 and fr.epochs.le(4).all() and set(fr.fraction) == {0.25, 0.5}
-    # every row read over the last two epochs of its run (the tiny protocol: 2 consecutive epochs at 15%), fitted there or not
-    nonconvex = final[final.experiment != "table1"]  # Table 1's logistic regression is read at its optimum's epoch
-    assert (final.read_to == final.epochs).all() and (nonconvex.read_from == nonconvex.read_to - 1).all()
-    f = final[final.experiment != "table1"].assign(fitted=final.fit_min >= 0.15)  # Table 1's convex control: fitted at its optimum
-    assert (f.converged == f.groupby(["experiment", "condition", "seed"]).fitted.transform("all")).all()
     gap = pd.read_csv(r / "tables/gap.csv")
     assert list(gap.columns[: len(GAP_COLUMNS)]) == GAP_COLUMNS and (gap.n == 2).all()
     assert {"fraction", "gamma", "reset", "p_holm", "reading"} <= set(gap.columns)  # no consumer parses `condition`
@@ -95,6 +90,22 @@ def test_the_whole_study_runs_and_writes_the_contract_tables(workdir):
     metrics = pd.read_csv(r / "tables/metrics.csv")
     runs_csv = pd.read_csv(r / "tables/runs.csv")
     assert list(metrics.columns) == ["run", "epoch", "split", "loss", "acc"]
+    # recomputed from the raw metrics: every tuning run stops at its first 2 consecutive epochs at 15% eval-mode training
+    # accuracy (the tiny protocol), counting only epochs after the smooth shift's 2-epoch drift for both its arms, or at
+    # its cap (4), and is read over its last two epochs; a pair is converged when both arms fit at both
+    fit = metrics[metrics.split == "train_eval"].pivot(index="run", columns="epoch", values="acc")
+    nonconvex = final[final.experiment != "table1"]  # Table 1's logistic regression is read at its optimum's epoch
+    fitted = {}
+    for r in nonconvex.drop_duplicates("run").itertuples():
+        curve = fit.loc[r.run].dropna()
+        ok = (curve >= 0.15) & (curve.index > (2 if r.experiment == "smooth_shift" else 0))
+        streak = ok.astype(int).groupby((~ok).cumsum()).cumsum()
+        stop = streak.index[streak >= 2].min() if (streak >= 2).any() else 4
+        assert curve.index.max() == stop and (r.read_from, r.read_to) == (stop - 1, stop), r.run
+        fitted[r.run] = curve.loc[stop - 1 : stop].min() >= 0.15
+        assert r.fit_min == pytest.approx(curve.loc[stop - 1 : stop].min())
+    pairs = nonconvex.run.map(fitted).groupby([nonconvex.experiment, nonconvex.condition, nonconvex.seed]).transform("all")
+    assert (nonconvex.converged == pairs).all() and 0 < nonconvex.converged.mean() < 1  # the tiny study exercises both
     assert set(metrics.run) == set(runs_csv.run) and set(final.run) <= set(runs_csv.run)
     summary = (r / "summary.md").read_text()
     tiny = study()

@@ -128,10 +128,10 @@ def validate(config: dict, schema_path: str | Path) -> dict:
             f"({pr['start_fit_validation']}), the training accuracy a warm start already has at its start on the validation split"
         )
     sh = config["experiments"].get("smooth_shift", {})
-    if sh.get("enabled") and sh["shift_epochs"] >= t["tune_epochs"]:
+    if sh.get("enabled") and sh["shift_epochs"] + pr["read"]["consecutive"] > t["tune_epochs"]:
         raise ConfigError(
-            f"config key experiments.smooth_shift.shift_epochs: {sh['shift_epochs']} must be below train.tune_epochs ({t['tune_epochs']}), "
-            "the cap under which the shifted run must then fit its data"
+            f"config key experiments.smooth_shift.shift_epochs: {sh['shift_epochs']} plus protocol.read.consecutive "
+            f"({pr['read']['consecutive']}) must not exceed train.tune_epochs ({t['tune_epochs']}): both arms are read after the drift"
         )
     _sort_keys(config)
     return config

@@ -4,7 +4,8 @@ thresholds, margins and seeds, declared before any data (the config's ``protocol
 * **Read-out** (``read``): every tuning run (warm, fresh, every arm, every chain round, Table 1)
   trains until ``consecutive`` consecutive epochs whose training data, evaluated in eval mode, reach
   accuracy ``train_acc`` (or its epoch cap), counting only epochs after its data schedule has ended
-  (the smooth shift's drift), and is read as the mean over those epochs. ``consecutive: 1`` is Ash &
+  (the smooth shift's drift: then both its arms count only epochs after it), and is read as the
+  mean over those epochs. ``consecutive: 1`` is Ash &
   Adams 2020's "train until 99% training accuracy". Chosen on a validation split
   (``tools/select_readout.py``).
 * **Converged**: a run is fitted when its eval-mode training accuracy reaches ``train_acc`` at every
@@ -18,7 +19,7 @@ thresholds, margins and seeds, declared before any data (the config's ``protocol
   family), the equivalence margins, and ``check_tolerance`` of the built-in identity checks.
 
 The protocol's **hash** covers this section and what every experiment declares with it: its number
-of seeds and the epoch caps. A change after results is a new ``version``, listed with its date and
+of seeds, the epoch caps and the smooth shift's drift length. A change after results is a new ``version``, listed with its date and
 reason in ``docs/protocol.md`` (a test holds ``config.yaml``'s hash to the one listed there).
 """
 
@@ -36,15 +37,17 @@ def read_rule(config: dict) -> dict:
 
 def declared(config: dict) -> dict:
     """What the protocol's hash covers: the ``protocol`` section, the number of seeds of every
-    enabled experiment (a confirmation's seed offset moves them, it does not change how many) and the
-    epoch caps of tuning."""
+    enabled experiment (a confirmation's seed offset moves them, it does not change how many), the
+    epoch caps of tuning and the epoch after which the smooth shift's arms may be read."""
     n = lambda s: s if isinstance(s, int) else len(s)  # noqa: E731
     exps = config["experiments"]
     seeds = {k: n(v.get("seeds", config["seeds"])) for k, v in sorted(exps.items()) if v.get("enabled")}
     caps = {"train": config["train"]["tune_epochs"]} | {
         k: v["tune_epochs"] for k, v in sorted(exps.items()) if v.get("enabled") and v.get("tune_epochs")
     }
-    return {"protocol": config["protocol"], "seeds": seeds, "caps": caps}
+    shift = exps.get("smooth_shift", {})
+    after = {"smooth_shift": shift["shift_epochs"]} if shift.get("enabled") else {}
+    return {"protocol": config["protocol"], "seeds": seeds, "caps": caps, "read_after": after}
 
 
 def protocol_hash(config: dict) -> str:

@@ -149,7 +149,7 @@ def execute(
     load = lambda name: torch.load(subsets[name], weights_only=True).to(device)  # noqa: E731
     indices = load(spec["subset"]) if spec["subset"] else torch.arange(n, device=device)
     shift = spec["shift"]
-    if shift:  # the drift lasts shift["epochs"]; the stopping rule counts only the epochs after it
+    if shift:  # the drift lasts shift["epochs"], then the full set
         schedule = smooth_shift(n, load(shift["subset"]), shift["gamma"], shift["epochs"], spec["batch_size"])
     else:
         schedule = shuffled(indices)
@@ -168,7 +168,7 @@ def execute(
         batch_size=spec["batch_size"], order_seeds=[s["order_seed"] for s in specs], augment=spec["augment"],
         eval_indices=indices, checkpoint=resume, checkpoint_every=checkpoint_every,
         stop_train_acc=(spec["stop"] or {}).get("train_acc"), stop_consecutive=(spec["stop"] or {}).get("consecutive", 1),
-        stop_from=shift["epochs"] if shift else 0,
+        stop_from=(spec["stop"] or {}).get("from", 0),
         save_epochs=tuple(spec["save_epochs"]),
         bf16=spec["precision"] == "bf16", compile=compile, hooks=hooks,
     )  # fmt: skip

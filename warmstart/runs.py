@@ -40,7 +40,7 @@ FIELD_DEFAULTS = {
     "optimum": None,  # {"tol": g, "max_iter": n}: then full-batch L-BFGS to the optimum (warmstart.convex)
     "subset": None,
     "shift": None,  # {"gamma": g, "subset": name, "epochs": N}: the smooth shift's data schedule
-    "stop": None,  # {"train_acc": a, "consecutive": k}: stop after k consecutive epochs at accuracy a (eval mode)
+    "stop": None,  # {"train_acc": a, "consecutive": k[, "from": N]}: stop after k consecutive epochs past N at accuracy a (eval mode)
     "save_epochs": [],
     "weight_decay": 0.0,
     "augment": False,

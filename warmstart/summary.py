@@ -23,7 +23,7 @@ HYPOTHESIS_WORDS = {
 }
 # the arena's claims are "the intervention closes the gap": their verdicts read as what it does
 ARENA_WORDS = {"reproduced": "closes the gap", "partly reproduced": "narrows the gap",
-               "not reproduced": "not shown better than plain warm; shown short of fresh",
+               "not reproduced": "not shown better than plain warm; a contrast against the claim",
                "inconclusive": "not shown better than plain warm"}  # fmt: skip
 WORDS = {"hypothesis": HYPOTHESIS_WORDS, "arena": ARENA_WORDS}
 
@@ -110,10 +110,10 @@ def rules(protocol: dict) -> str:
         f"`warmstart/experiments/`). One Holm family per experiment (alpha = {a:g}) covers both directions of every contrast: a "
         "claimed effect is *supported* when its paired t-test, two-sided, is significant after Holm with the claimed sign (its 95% "
         f"interval is shown), *against* when significant with the other sign; a claimed absence of effect is supported only by an "
-        f"equivalence test (TOST; its 90% interval is shown, inside ±{100 * m:g} points of accuracy, ±{e:g} epochs of speed) and "
-        "against when the mean lies significantly beyond the margin. A positive control is tested like an effect but is no finding "
-        "of the claim. A claim is *reproduced* when all its contrasts are supported, *partly reproduced* when at least one claimed "
-        "effect is, *not reproduced* when none is and one is against, *inconclusive* otherwise; contrasts whose pairs were not "
+        f"equivalence test (TOST within ±{100 * m:g} points of accuracy, ±{e:g} epochs of speed; its 90% interval is shown, "
+        "unadjusted: the decision is the Holm-adjusted TOST p) and against when the mean lies significantly beyond the margin. "
+        "A positive control is tested like an effect but is no finding of the claim. A claim is *reproduced* when all its "
+        "contrasts are supported, *partly reproduced* when at least one claimed effect is, *not reproduced* when none is and one is against, *inconclusive* otherwise; contrasts whose pairs were not "
         "fitted where read are *not converged* and left out of the family. Exact identities (a full reset restored to its initial "
         "values is the fresh run; a convex optimum) are built-in checks, listed apart and outside every family and verdict. Other "
         "conditions are shown with their own uncorrected reading (gap, reversed, equivalent, none). Nothing is chosen on the test "

@@ -82,8 +82,11 @@ def final_table(rows: list[dict], metrics: pd.DataFrame, stops: dict[str, dict],
 
 
 def fitted_share(final: pd.DataFrame) -> tuple[int, int]:
-    """Pairs (condition, seed) of ``final``'s rows converged, out of all pairs."""
-    pairs = final.drop_duplicates(["experiment", "condition", "seed"])
+    """Pairs (condition, seed) of ``final``'s rows converged, out of all pairs whose arms are two
+    runs (a chain's first round pairs a run with itself: no pair)."""
+    keys = ["experiment", "condition", "seed"]
+    two = final.groupby(keys).run.transform("nunique") > 1 if "run" in final else pd.Series(True, index=final.index)
+    pairs = final[two].drop_duplicates(keys)
     return int(pairs.converged.sum()), len(pairs)
 
 

@@ -52,13 +52,16 @@ def shuffled(indices: torch.Tensor) -> Schedule:
 
 def smooth_shift(n_full: int, subset: torch.Tensor, gamma: float, epochs: int, batch_size: int) -> Schedule:
     """Data schedule of the smooth shift (Berariu et al. 2021, Fig. 3): at step ``n`` of ``N``
-    each example is drawn from the full training set with probability ``p(n) = 1 - gamma**(50 n / N)``
-    and otherwise from ``subset``, uniformly with replacement. An epoch has as many steps as one
-    pass over the full set."""
+    (``epochs`` epochs) each example is drawn from the full training set with probability
+    ``p(n) = 1 - gamma**(50 n / N)`` and otherwise from ``subset``, uniformly with replacement. An
+    epoch has as many steps as one pass over the full set. After the ``epochs`` epochs of the drift,
+    each epoch is a random permutation of the full set, as ordinary training on it."""
     steps = -(-n_full // batch_size)
     total = epochs * steps
 
     def schedule(g: torch.Generator, epoch: int) -> torch.Tensor:
+        if epoch > epochs:  # the drift has ended: the full set, as the fresh arm sees it
+            return torch.randperm(n_full, generator=g).to(subset.device)
         n = torch.arange((epoch - 1) * steps, epoch * steps, dtype=torch.float64)
         p = 1 - gamma ** (50 * n / total)
         from_full = torch.rand(steps, batch_size, generator=g, dtype=torch.float64) < p[:, None]
@@ -191,6 +194,7 @@ def train(
     state |= {"metrics": [[] for _ in models], "snapshots": [{} for _ in models]}
     if checkpoint and Path(checkpoint).exists():
         state = load_checked(checkpoint)
+        state.setdefault("streak", {})  # a checkpoint written before the consecutive-epochs rule
         stack.params = {k: v.to(x.device).requires_grad_() for k, v in state.pop("params").items()}
         stack.buffers = {k: v.to(x.device) for k, v in state.pop("buffers").items()}
         opt = Optimizer(optimizer, stack.params.values(), lr, weight_decay)

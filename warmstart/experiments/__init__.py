@@ -87,14 +87,17 @@ def build(config: dict) -> RunTable:
 
 
 PAIR_FIELDS = {"id", "parent"}  # every pair's arms differ in these: the warm arm starts from its parent
+# what a warm arm's ancestors (its pretraining) share with the fresh arm: the same network, started alike
+LINEAGE_FIELDS = ("dataset", "model", "init_seed", "batch_size", "weight_decay", "augment", "precision")
 
 
 def pair_differences(table: RunTable) -> list[str]:
     """Every way in which the arms of a pair of ``table`` (each row's run against the fresh run of
     its condition and seed) differ beyond their experiment's declared ``FACTOR``, one line each
-    naming the pair and the field; and every warm arm whose lineage (parent, its parent, ...) does
-    not start from the fresh arm's initialisation and model. Empty when every pair differs only in
-    its factor."""
+    naming the pair and the field; every warm arm whose lineage (parent, its parent, ...) differs
+    from the fresh arm in a ``LINEAGE_FIELDS``; and, in an experiment whose arms are compared with
+    each other from one warm start (``ONE_PARENT``: the arena against plain warm, ...), a seed whose
+    warm arms do not share their parent. Empty when every pair differs only in its factor."""
     rows = pd.DataFrame(table.rows)
     out = []
     for (exp, cond, seed), g in rows.groupby(["experiment", "condition", "seed"], sort=False):
@@ -107,11 +110,14 @@ def pair_differences(table: RunTable) -> list[str]:
             parent = arm["parent"]
             while parent:
                 p = table.runs[parent]
-                if (p["init_seed"], p["model"]) != (fresh["init_seed"], fresh["model"]):
-                    out.append(
-                        f"{exp} [{cond}] seed {seed}: {run_id}'s ancestor {parent} does not start from {fresh['id']}'s initialisation"
-                    )
+                off = [k for k in LINEAGE_FIELDS if p[k] != fresh[k]]
+                if off:
+                    out.append(f"{exp} [{cond}] seed {seed}: {run_id}'s ancestor {parent} does not start as {fresh['id']} ({off[0]})")
                 parent = p["parent"]
+    for (exp, seed), g in rows[rows.arm != "fresh"].groupby(["experiment", "seed"], sort=False):
+        parents = {table.runs[r]["parent"] for r in g.run}
+        if getattr(MODULES[exp], "ONE_PARENT", False) and len(parents) > 1:
+            out.append(f"{exp} seed {seed}: its warm arms start from {len(parents)} parents, not one: {sorted(map(str, parents))}")
     return out
 
 

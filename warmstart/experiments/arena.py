@@ -35,6 +35,7 @@ NAME = "arena"
 TITLE = "Arena of plasticity interventions"
 CLAIM_WORD = "Claim tested"  # not a paper's: one per intervention
 FACTOR = {"reset", "reset_mode", "shrink", "perturb", "intervention"}  # a pair's arms may differ in these, besides parent
+ONE_PARENT = True  # its arms are compared with each other: every warm arm of a seed starts from one pretraining
 
 
 def label(arm: dict) -> str:

@@ -20,6 +20,7 @@ from warmstart.units import unit_names
 
 NAME = "reset"
 FACTOR = {"reset", "reset_mode"}  # the run fields in which a pair's arms may differ, besides parent
+ONE_PARENT = True  # its arms are compared with each other: every warm arm of a seed starts from one pretraining
 TITLE = "Resetting units after pretraining"
 CLAIMS = {
     "main": "Re-initialising the last unit(s) is not enough; resetting most of the network (the last 4-5 of 6 units) "

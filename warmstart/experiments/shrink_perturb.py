@@ -19,6 +19,7 @@ from warmstart.verdicts import Contrast
 
 NAME = "shrink_perturb"
 FACTOR = {"shrink", "perturb"}  # the run fields in which a pair's arms may differ, besides parent
+ONE_PARENT = True  # its arms are compared with each other: every warm arm of a seed starts from one pretraining
 TITLE = "Shrink & perturb"
 CLAIMS = {
     "main": "Shrinking the pretrained weights and adding a little fresh-initialisation noise (theta <- lambda theta + sigma theta') "

@@ -2,10 +2,11 @@
 
 Runs: one run per seed and gamma whose examples come from the full set with probability
 ``1 - gamma^(50 n/N)`` at step n, otherwise from the pretraining subset, over ``N = shift_epochs``
-epochs; it then goes on under the protocol's read-out rule like every tuning run, counting only
-epochs after N (so it is read, as in the paper, once the drift has ended, and fitted where read),
-and is paired with the same fresh run as every experiment: the pair differs only in the data
-schedule.
+epochs, then from the full set; it is paired with a fresh run of its own that trains on the full
+set throughout. Both arms are stopped and read by the protocol's rule counting only the epochs
+after N (``stop.from``): the same rule, read at the same earliest point, once the drift has ended
+(as the paper reads its run at the end), each fitted where read. The pair differs only in the
+data schedule (``shift``).
 Primary contrasts: the gap averaged over every gamma of the grid (per seed), and the gap at the
 smallest gamma (the fastest fade, the weakest bias); each gamma is shown with its own reading.
 """
@@ -32,12 +33,14 @@ CLAIMS = {
 
 def runs(t: RunTable, cfg: dict) -> None:
     s = t.setting()
-    subset = f"fraction~{fmt(cfg['fraction'])}"
+    subset, n = f"fraction~{fmt(cfg['fraction'])}", cfg["shift_epochs"]
+    stop = t.read_rule() | {"from": n}  # both arms: the protocol's rule, after the drift's N epochs
     for seed in t.seeds(cfg):
+        fresh = t.run(s, f"fresh/from~{n}", seed, TUNE, stop=stop)
         for gamma in cfg["gammas"]:
-            shift = {"gamma": gamma, "subset": subset, "epochs": cfg["shift_epochs"]}
-            run = t.run(s, f"shift/{subset}/gamma~{fmt(gamma)}", seed, TUNE, shift=shift)
-            t.pair(NAME, seed, run, t.fresh(s, seed), arm="shift", gamma=gamma)
+            shift = {"gamma": gamma, "subset": subset, "epochs": n}
+            run = t.run(s, f"shift/{subset}/gamma~{fmt(gamma)}", seed, TUNE, shift=shift, stop=stop)
+            t.pair(NAME, seed, run, fresh, arm="shift", gamma=gamma)
 
 
 def contrasts(tables: dict[str, pd.DataFrame], cfg: dict) -> list:

@@ -46,6 +46,7 @@ def runs(t: RunTable, cfg: dict) -> None:
 
 
 FACTOR = {"reset", "reset_mode"}  # the run fields in which a pair's arms may differ, besides parent
+ONE_PARENT = True  # its arms are compared with each other: every warm arm of a seed starts from one pretraining
 
 
 def _epochs(rows: pd.DataFrame, threshold: float) -> tuple[pd.DataFrame, bool]:

@@ -22,6 +22,7 @@ from warmstart.verdicts import Contrast
 
 NAME = "tune_lr"
 FACTOR: set[str] = set()  # the run fields in which a pair's arms may differ, besides parent
+ONE_PARENT = True  # its arms are compared with each other: every warm arm of a seed starts from one pretraining
 TITLE = "A larger tuning learning rate"
 CLAIMS = {"main": "A 10x larger tuning learning rate substantially reduces the gap but does not close it (Berariu et al. 2021, Fig. 7)."}
 
