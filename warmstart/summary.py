@@ -109,15 +109,16 @@ def rules(protocol: dict) -> str:
         f"**How verdicts are reached.** Each experiment declares its primary contrasts before any data (its module in "
         f"`warmstart/experiments/`). One Holm family per experiment (alpha = {a:g}) covers both directions of every contrast: a "
         "claimed effect is *supported* when its paired t-test, two-sided, is significant after Holm with the claimed sign (its 95% "
-        f"interval is shown), *against* when significant with the other sign; a claimed absence of effect is supported only by an "
+        "interval is shown), *against* when significant with the other sign; a claimed absence of effect is supported only by an "
         f"equivalence test (TOST within ±{100 * m:g} points of accuracy, ±{e:g} epochs of speed; its 90% interval is shown, "
         "unadjusted: the decision is the Holm-adjusted TOST p) and against when the mean lies significantly beyond the margin. "
         "A positive control is tested like an effect but is no finding of the claim. A claim is *reproduced* when all its "
-        "contrasts are supported, *partly reproduced* when at least one claimed effect is, *not reproduced* when none is and one is against, *inconclusive* otherwise; contrasts whose pairs were not "
-        "fitted where read are *not converged* and left out of the family. Exact identities (a full reset restored to its initial "
-        "values is the fresh run; a convex optimum) are built-in checks, listed apart and outside every family and verdict. Other "
-        "conditions are shown with their own uncorrected reading (gap, reversed, equivalent, none). Nothing is chosen on the test "
-        "set: every tested setting is fixed in the config."
+        "contrasts are supported, *partly reproduced* when at least one claimed effect is, *not reproduced* when none is and one "
+        "is against, *inconclusive* otherwise; contrasts whose pairs were not fitted where read are *not converged* and left out "
+        "of the family. Exact identities (a full reset restored to its initial values is the fresh run; a convex optimum) are "
+        "built-in checks, listed apart and outside every family and verdict. Other conditions are shown with their own "
+        "uncorrected reading (gap, reversed, equivalent, none). Nothing is chosen on the test set: every tested setting is fixed "
+        "in the config."
     )
 
 
