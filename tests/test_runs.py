@@ -62,8 +62,10 @@ def test_runs_are_shared_not_repeated():
     table = experiments.build(study())
     ids = [r["id"] for r in table.runs.values()]
     assert len(ids) == len(set(ids))
-    fresh = {r["run"] for r in table.rows if r["arm"] == "fresh" and r["experiment"] in ("fraction", "reset", "smooth_shift", "stages")}
+    fresh = {r["run"] for r in table.rows if r["arm"] == "fresh" and r["experiment"] in ("fraction", "reset", "stages")}
     assert len(fresh) == 2  # one plain fresh run per seed serves these experiments
+    shift = {r["run"] for r in table.rows if r["arm"] == "fresh" and r["experiment"] == "smooth_shift"}
+    assert len(shift) == 2 and not shift & fresh  # the smooth shift's own: read, like its shifted arm, after the drift
     # pretraining-length warm starts come from snapshots of one pretraining run per optimiser and seed
     pl = [table.runs[r["run"]] for r in table.rows if r["experiment"] == "pretrain_length" and r["arm"] == "warm"]
     parents = {p["parent"] for p in pl}
