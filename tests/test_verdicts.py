@@ -9,8 +9,9 @@ import pytest
 import yaml
 from scipy import stats
 
+from warmstart import experiments
 from warmstart.config import validate
-from warmstart.simulate import rates
+from warmstart.simulate import null_final, rates, rows_of
 from warmstart.stats import holm, paired_tests
 from warmstart.verdicts import Contrast, judge, reading, verdict
 
@@ -104,11 +105,12 @@ def test_rules_under_no_effect_and_a_planted_one():
     """200 simulated studies with the default's structure (shared fresh runs, seed effects) and 32
     seeds, judged through each experiment module's own contrasts. With no effect anywhere, every
     claim is "inconclusive" or "not reproduced" in at least 90% of draws. With each contrast's
-    claim true, at 4 standard errors (equivalences with the margin at 4), every claim is
-    "reproduced" in at least 80%; at 3 standard errors a claim with one contrast is too (a claim
-    needing k Holm-corrected contrasts at 3 SE each has less power: benchmarks/verdict_power.py).
-    The arena corrects over all its interventions' contrasts at once (22 in the default), so its
-    claims need more: 79-89% at 4 SE (measured), asserted at 5 SE."""
+    claim true (equivalences with their margin at that many standard errors), every claim is
+    "reproduced" in at least 80% at 5 standard errors; a claim whose contrasts are all effects at
+    4 already; at 3 a claim with one contrast (a claim needing k Holm-corrected contrasts has less
+    power: benchmarks/verdict_power.py). An equivalence brings two hypotheses into the experiment's
+    one family (within the margin; beyond it), so claims with equivalences (reset, speed, the
+    arena's) pay for both directions being in one family: 72-89% at 4 SE (measured, seed 2026)."""
     config = yaml.safe_load((ROOT / "config.yaml").read_text())
     config["seeds"] = 32
     for section in config["experiments"].values():
@@ -118,7 +120,15 @@ def test_rules_under_no_effect_and_a_planted_one():
     get = lambda word: r[word] if word in r else 0.0  # noqa: E731
     null = r.xs(0.0, level="effect_se")
     assert ((get("inconclusive") + get("not reproduced")).xs(0.0, level="effect_se") >= 0.90).all(), null
+    final = null_final(rows_of(config), np.random.default_rng(0))
+    equivalences = {
+        (name, c.claim)
+        for name in experiments.enabled(config)
+        if name != "hypothesis"
+        for c in experiments.MODULES[name].contrasts({"final": final}, experiments.settings(config, name))
+        if c.kind == "equivalence"
+    }
     at4, at5 = get("reproduced").xs(4.0, level="effect_se"), get("reproduced").xs(5.0, level="effect_se")
-    assert (at4.drop("arena", level="experiment") >= 0.80).all(), r.xs(4.0, level="effect_se")
-    assert (at5.loc["arena"] >= 0.80).all(), r.xs(5.0, level="effect_se")
+    assert (at5 >= 0.80).all(), r.xs(5.0, level="effect_se")
+    assert (at4.drop(list(equivalences)) >= 0.80).all(), r.xs(4.0, level="effect_se")
     assert get("reproduced").xs(3.0, level="effect_se").loc[("fraction", "main")] >= 0.80

@@ -96,14 +96,14 @@ def test_the_whole_study_runs_and_writes_the_contract_tables(workdir):
     fit = metrics[metrics.split == "train_eval"].pivot(index="run", columns="epoch", values="acc")
     nonconvex = final[final.experiment != "table1"]  # Table 1's logistic regression is read at its optimum's epoch
     fitted = {}
-    for r in nonconvex.drop_duplicates("run").itertuples():
-        curve = fit.loc[r.run].dropna()
-        ok = (curve >= 0.15) & (curve.index > (2 if r.experiment == "smooth_shift" else 0))
+    for row in nonconvex.drop_duplicates("run").itertuples():
+        curve = fit.loc[row.run].dropna()
+        ok = (curve >= 0.15) & (curve.index > (2 if row.experiment == "smooth_shift" else 0))
         streak = ok.astype(int).groupby((~ok).cumsum()).cumsum()
         stop = streak.index[streak >= 2].min() if (streak >= 2).any() else 4
-        assert curve.index.max() == stop and (r.read_from, r.read_to) == (stop - 1, stop), r.run
-        fitted[r.run] = curve.loc[stop - 1 : stop].min() >= 0.15
-        assert r.fit_min == pytest.approx(curve.loc[stop - 1 : stop].min())
+        assert curve.index.max() == stop and (row.read_from, row.read_to) == (stop - 1, stop), row.run
+        fitted[row.run] = curve.loc[stop - 1 : stop].min() >= 0.15
+        assert row.fit_min == pytest.approx(curve.loc[stop - 1 : stop].min())
     pairs = nonconvex.run.map(fitted).groupby([nonconvex.experiment, nonconvex.condition, nonconvex.seed]).transform("all")
     assert (nonconvex.converged == pairs).all() and 0 < nonconvex.converged.mean() < 1  # the tiny study exercises both
     assert set(metrics.run) == set(runs_csv.run) and set(final.run) <= set(runs_csv.run)
