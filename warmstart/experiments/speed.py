@@ -26,6 +26,8 @@ from warmstart.units import unit_names
 from warmstart.verdicts import Contrast
 
 NAME = "speed"
+FACTOR = {"reset", "reset_mode"}  # the run fields in which a pair's arms may differ, besides parent
+ONE_PARENT = True  # its arms are compared with each other: every warm arm of a seed starts from one pretraining
 TITLE = "Tuning speed when early units are kept"
 CLAIMS = {
     "main": "Keeping the first 1-2 units and resetting the rest gives no noticeable speed-up of tuning over a fresh start "
@@ -43,10 +45,6 @@ def runs(t: RunTable, cfg: dict) -> None:
             reset = units[k:]
             warm = t.warm(s, pre, seed, path=reset_path("+".join(reset), cfg["mode"]), reset=reset, reset_mode=cfg["mode"])
             t.pair(NAME, seed, warm, t.fresh(s, seed), keep_first=k)
-
-
-FACTOR = {"reset", "reset_mode"}  # the run fields in which a pair's arms may differ, besides parent
-ONE_PARENT = True  # its arms are compared with each other: every warm arm of a seed starts from one pretraining
 
 
 def _epochs(rows: pd.DataFrame, threshold: float) -> tuple[pd.DataFrame, bool]:
