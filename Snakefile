@@ -1,11 +1,14 @@
 # The warm-start generalisation gap (Ash & Adams 2020; Berariu et al. 2021), end to end.
 # Stages live in workflow/rules/, one file each; the library is the `warmstart` package.
+from pathlib import Path
+
 from snakemake.utils import min_version
 
 min_version("9.0")
 
 
-configfile: "config.yaml"
+# the repository's, wherever the study runs (--directory): a --configfile is merged over it
+configfile: Path(workflow.basedir) / "config.yaml"
 
 
 include: "workflow/rules/common.smk"

@@ -16,7 +16,8 @@ from warmstart.run import PERTURB_STREAM, draw_seed, fresh_model, initial_model
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA = ROOT / "workflow/schemas/config.schema.yaml"
-CONFIGS = {"default": ["config.yaml"], "tiny": ["config.yaml", "configs/tiny.yaml"], "cifar10": ["config.yaml", "configs/cifar10.yaml"]}
+CONFIGS = {"default": ["config.yaml"], "tiny": ["config.yaml", "configs/tiny.yaml"], "cifar10": ["config.yaml", "configs/cifar10.yaml"],
+           "quick": ["config.yaml", "configs/quick.yaml"]}
 
 
 def merged(files: list[str]) -> dict:
@@ -33,7 +34,7 @@ def listed_hashes() -> dict[tuple[int, str], str]:
     return {(int(v), f): h for v, f, h in rows}
 
 
-@pytest.mark.parametrize("name,listed", [("default", "config.yaml"), ("cifar10", "configs/cifar10.yaml")])
+@pytest.mark.parametrize("name,listed", [("default", "config.yaml"), ("cifar10", "configs/cifar10.yaml"), ("quick", "configs/quick.yaml")])
 def test_the_shipped_protocols_are_the_versions_listed_in_the_docs(name, listed):
     """A change of the protocol after results must be a new version with its reason in docs/protocol.md."""
     stamp = protocol.stamp(merged(CONFIGS[name]))

@@ -151,6 +151,12 @@ def test_a_finished_study_has_nothing_left_to_do(workdir):
     assert planned(workdir) == {}
 
 
+def test_a_finished_study_moved_elsewhere_with_its_library_plans_nothing(workdir, tmp_path):
+    moved = tmp_path / "moved"  # another absolute path for the study and for the library it imports
+    shutil.copytree(workdir, moved, symlinks=True)
+    assert planned(moved) == {}
+
+
 def trained(jobs: dict[str, list[str]]) -> set[str]:
     """The runs whose outputs a dry run would write (``run`` jobs), each inside a planned shard."""
     runs_ = {t.removeprefix("run=") for t in jobs.get("run", [])}
@@ -205,7 +211,6 @@ def test_experiments_and_diagnostics_do_not_change_each_others_runs(workdir):
     assert "train" not in jobs and "run" not in jobs and "diagnose" in jobs
 
 
-# last of the dry runs: after a code edit, even when undone, Snakemake sees changed code
 def test_editing_one_experiments_module_redraws_its_figure_alone(workdir):
     module = workdir / "warmstart/experiments/reset.py"
     original = module.read_text()

@@ -1,3 +1,4 @@
+import hashlib
 import sys
 from pathlib import Path
 
@@ -95,26 +96,33 @@ def dataset_params(wildcards):
     return {"root": d["root"], "download": d["download"]}
 
 
-def module_file(name):
-    """The source file of experiment ``name``'s module (or the overview's): an input of its
-    figures and verdicts."""
-    return experiments.owner(name).__file__
+def code_version(*modules):
+    """The SHA-256 of the source files of ``modules`` (and of any path given): a param of the jobs
+    they drive, so that editing one reruns its jobs while moving the study or installing the
+    library elsewhere (another absolute path, the same bytes) reruns nothing."""
+    digest = hashlib.sha256()
+    for m in modules:
+        digest.update(Path(getattr(m, "__file__", m)).read_bytes())
+    return digest.hexdigest()[:16]
 
 
-def figure_inputs(wildcards):
-    """The tables a figure is drawn from, its experiment's module and the shared plotting code
-    and style: editing one experiment's figure code redraws that experiment's figures only.
-    """
+def figure_tables(wildcards):
+    """The tables a figure is drawn from."""
     if wildcards.figure not in FIGURES:
         raise ValueError(
             f"results/figures/{wildcards.figure}: no such figure among the enabled experiments"
         )
-    name, fig = FIGURES[wildcards.figure]
-    return {t: f"results/tables/{t}.csv" for t in fig.tables} | {
-        "module": module_file(name),
-        "shared": [experiments.base.__file__, plotting.__file__],
-        "style": str(plotting.STYLE),
-    }
+    return {t: f"results/tables/{t}.csv" for t in FIGURES[wildcards.figure][1].tables}
+
+
+def figure_code(wildcards):
+    """A figure's experiment module, the shared plotting code and the style file, by content:
+    editing one experiment's figure code (or the style) redraws that experiment's figures only.
+    """
+    name = FIGURES[wildcards.figure][0]
+    return code_version(
+        experiments.owner(name), experiments.base, plotting, plotting.STYLE
+    )
 
 
 def targets():

@@ -1,6 +1,6 @@
 rule figure:
     input:
-        unpack(figure_inputs),
+        unpack(figure_tables),
     output:
         png=report(
             "results/figures/{figure}.png",
@@ -15,6 +15,7 @@ rule figure:
     conda:
         ENV
     params:
+        code=figure_code,
         experiment=lambda w: FIGURES[w.figure][0],
         settings=lambda w: SETTINGS.get(FIGURES[w.figure][0], {}),
         caption=lambda w: FIGURES[w.figure][1].caption,

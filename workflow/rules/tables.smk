@@ -22,9 +22,6 @@ rule gap:
     input:
         **({"diagnostics": "results/tables/diagnostics.csv"} if DIAGNOSE else {}),
         final="results/tables/final.csv",
-        # the experiments' declared contrasts and the rules that judge them
-        code=[module_file(name) for name in SETTINGS]
-        + [experiments.base.__file__, verdicts.__file__],
     output:
         gap="results/tables/gap.csv",
         contrasts="results/tables/contrasts.csv",
@@ -34,6 +31,10 @@ rule gap:
     conda:
         ENV
     params:
+        # the experiments' declared contrasts and the rules that judge them, by content
+        code=code_version(
+            *(experiments.owner(name) for name in SETTINGS), experiments.base, verdicts
+        ),
         experiments=SETTINGS,
         protocol=config["protocol"],
     script:
@@ -58,6 +59,7 @@ rule table1:
 rule summary:
     input:
         **({"diagnostics": "results/tables/diagnostics.csv"} if DIAGNOSE else {}),
+        # a confirmation study: the original study's contrasts, to say which are confirmed
         **(
             {"original": config["confirm"]["original"]}
             if config["confirm"]["original"]
@@ -66,8 +68,6 @@ rule summary:
         final="results/tables/final.csv",
         gap="results/tables/gap.csv",
         contrasts="results/tables/contrasts.csv",
-        code=summary_module.__file__,
-        # a confirmation study: the original study's verdicts, to say which are confirmed
     output:
         report(
             "results/summary.md", caption="../report/summary.rst", category="Summary"
@@ -78,6 +78,7 @@ rule summary:
     conda:
         ENV
     params:
+        code=code_version(summary_module),
         experiments=SETTINGS,
         protocol=config["protocol"],
         stamp=protocol.stamp(config),
