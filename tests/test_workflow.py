@@ -151,6 +151,38 @@ def test_a_finished_study_has_nothing_left_to_do(workdir):
     assert planned(workdir) == {}
 
 
+def embedded(html: str, name: str) -> dict:
+    """The JSON object a Snakemake report embeds as ``var <name> = {...}`` (after its scripts)."""
+    start = list(re.finditer(rf"var {name} = (?=\{{)", html))[-1].end()
+    return json.JSONDecoder().raw_decode(html, start)[0]
+
+
+def test_the_html_report_shows_every_figure_with_its_caption_under_its_experiment(workdir):
+    out = snakemake(workdir, "--configfile", "configs/tiny.yaml", "--report", "report.html")
+    assert out.returncode == 0, out.stderr[-2000:]
+    html = (workdir / "report.html").read_text()
+    results, categories = embedded(html, "results"), embedded(html, "categories")
+    figures = experiments.figures(study())
+    for name, (experiment, figure) in figures.items():
+        key, title = f"results/figures/{name}.png", experiments.owner(experiment).TITLE
+        assert key in categories[title]["Other"], (name, title)
+        words = re.sub(r"[`*]", "", figure.caption).split()[:6]  # the caption, as reStructuredText renders it
+        assert " ".join(words) in re.sub(r"<[^>]+>", "", results[key]["caption"]).replace("\n", " "), name
+    assert set(categories) == {experiments.owner(e).TITLE for e, _ in figures.values()} | {"Summary"}
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    if browser is None:
+        pytest.skip("no Chromium: the report's rendering is checked where it is installed (.ci/run installs it)")
+    headless = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=20000"]
+    url = (workdir / "report.html").as_uri()
+    dom = subprocess.run([*headless, "--dump-dom", url], capture_output=True, text=True, timeout=300).stdout
+    app = re.sub(r"<script.*?</script>", "", dom[dom.index('<div id="app">') :], flags=re.S)
+    shown = {html_text.replace("&amp;", "&") for html_text in re.findall(r">([^<>]+)<", app)}
+    assert set(categories) <= shown  # the report's own JavaScript ran and lists every experiment
+    shot = workdir / "report.png"
+    subprocess.run([*headless, "--window-size=1280,900", f"--screenshot={shot}", url], capture_output=True, timeout=300)
+    assert shot.stat().st_size > 20_000
+
+
 def test_a_finished_study_moved_elsewhere_with_its_library_plans_nothing(workdir, tmp_path):
     moved = tmp_path / "moved"  # another absolute path for the study and for the library it imports
     shutil.copytree(workdir, moved, symlinks=True)
