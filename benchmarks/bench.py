@@ -89,6 +89,36 @@ def cpu_throughput(d: dict, epochs: int, repeats: int, sizes: tuple[int, ...] = 
     return out
 
 
+def training_flops_per_example(name: str, shape: tuple[int, ...], **kw) -> float:
+    """FLOPs of one training example (forward and backward, as ``torch.utils.flop_counter`` counts
+    matrix products and convolutions: 2 per multiply-add), measured on a batch of 128."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    model, x = build_model(name, shape, 10, seed=0, **kw), torch.randn(128, *shape)
+    with FlopCounterMode(display=False) as counter:
+        F.cross_entropy(model(x), torch.zeros(128, dtype=torch.long)).backward()
+    return counter.get_total_flops() / 128
+
+
+def gemm_ceiling(S: int = 16, B: int = 128, dims: tuple[int, ...] = (40, 100, 100, 10), repeats: int = 3) -> dict:
+    """GFLOP/s of one thread on the stacked MLP's own products, in fp32 and bf16: for each layer
+    ``(S, B, d_in) @ (S, d_in, d_out)`` (``torch.bmm``, as ``vmap`` runs a stacked ``Linear``),
+    timed over 2,000 calls, the median of ``repeats``; FLOPs ``2·S·B·d_in·d_out`` per call."""
+    out = {}
+    for dtype in (torch.float32, torch.bfloat16):
+        pairs = [(torch.randn(S, B, a, dtype=dtype), torch.randn(S, a, b, dtype=dtype)) for a, b in zip(dims, dims[1:])]
+        flops = sum(2 * S * B * a * b for a, b in zip(dims, dims[1:]))
+        rates = []
+        for _ in range(repeats):
+            t = time.perf_counter()
+            for _ in range(2000):
+                for x, w in pairs:
+                    torch.bmm(x, w)
+            rates.append(2000 * flops / (time.perf_counter() - t) / 1e9)
+        out[str(dtype).removeprefix("torch.")] = statistics.median(rates)
+    return out
+
+
 GPU_VARIANTS = (  # (loop, seeds S, bf16, channels_last, compile): the plain fp32 loop is the reference
     ("plain", 1, False, False, False),
     ("plain", 1, True, True, False),
@@ -243,9 +273,18 @@ def main() -> None:
         report = {
             "machine": {"torch": torch.__version__, "threads": torch.get_num_threads(), "cuda": torch.cuda.is_available()},
             "cpu_throughput_mnist1d": cpu_throughput(d, args.epochs, args.repeats),
+            "gemm_ceiling_gflops_per_core_s": gemm_ceiling(repeats=args.repeats),
             "start_to_first_step_s": statistics.median(start_to_first_step(data_file) for _ in range(args.repeats)),
             "torch_optim_first_construction_s": statistics.median(torch_optim_construction() for _ in range(args.repeats)),
         }
+        shape, n = d["meta"]["input_shape"], len(d["y_train"])
+        models = (("mlp", {"width": 100, "depth": 2}), ("cnn", {"width": 32, "depth": 3}))
+        flops = {m: training_flops_per_example(m, shape, **kw) for m, kw in models}
+        for row in report["cpu_throughput_mnist1d"]:  # achieved arithmetic of the training (evaluation left out) against the ceiling
+            row["training_gflops_per_core_s"] = row["model_epochs_per_core_s"] * n * flops[row["model"]] / 1e9
+            if row["model"] == "mlp":
+                row["share_of_fp32_ceiling"] = row["training_gflops_per_core_s"] / report["gemm_ceiling_gflops_per_core_s"]["float32"]
+        report["training_flops_per_example"] = flops
     report["dag"] = [dag_scale("config.yaml"), dag_scale("configs/cifar10.yaml")]
     report["epochs"] = epochs_needed(ROOT / "config.yaml")
     if args.study:

@@ -13,7 +13,6 @@ sys.path.insert(0, str(ROOT / "tools"))
 import readme_check  # noqa: E402
 
 TOP = ("configs/", "docs/", "warmstart/", "workflow/", "tools/", "tests/", "benchmarks/", "slurm/", "profiles/", ".ci/", "envs/")
-OUTPUTS = ("results/", "quick/", "confirm/")  # written by a study, not shipped
 
 
 def named_paths(text: str) -> set[str]:
@@ -33,21 +32,39 @@ def test_every_path_the_readme_names_exists():
     assert not missing, f"README names files that do not exist: {missing}"
 
 
-def test_every_config_and_tool_is_named_in_the_readme():
-    layout = README[README.index("## Layout") :]
-    shipped = [p for p in (ROOT / "configs").glob("*.yaml")] + [p for p in (ROOT / "tools").iterdir() if p.is_file()]
-    unnamed = [p.name for p in shipped if p.stem not in README or (p.parent.name == "tools" and p.stem not in layout)]
-    assert not unnamed, f"not named in README: {unnamed}"
+def test_every_config_and_tool_is_named_in_the_readme_layout():
+    layout = README[README.index("## Layout") : README.index("## Extending")]
+    shipped = [*(ROOT / "configs").glob("*.yaml"), *(p for p in (ROOT / "tools").iterdir() if p.is_file())]
+    unnamed = [p.name for p in shipped if not re.search(rf"(?<![\w-]){re.escape(p.stem)}(?![\w-])", layout)]
+    assert not unnamed, f"not named in README's layout: {unnamed}"
 
 
 def test_the_checked_commands_are_the_readmes_in_order():
     lines = readme_check.commands(README)
-    assert lines[:2] == ["python -m venv .venv && source .venv/bin/activate", "pip install -e ."]  # exactly the install, no extras
+    assert lines[:2] == ["python3 -m venv .venv && source .venv/bin/activate", "pip install -e ."]  # exactly the install, no extras
     quick = [i for i, c in enumerate(lines) if "configs/quick.yaml" in c]
     full = lines.index("snakemake --cores 8")
     assert quick and quick[0] < full  # the first-contact study comes first
     assert any("--report" in c for c in lines) and any(c.startswith("snakemake --profile slurm") for c in lines)
     assert all(not c.endswith("\\") and "#" not in c for c in lines)  # continuations joined, comments dropped
+
+
+def test_only_code_blocks_are_commands_and_comments_respect_quotes():
+    text = """## Run it
+
+Prose that is not indented.
+
+    echo 'a # inside quotes' # a comment
+    snakemake --cores 2 \\
+        --configfile configs/quick.yaml
+    # a comment alone
+
+- a list item
+    whose continuation is indented
+
+## Next
+"""
+    assert readme_check.commands(text) == ["echo 'a # inside quotes'", "snakemake --cores 2 --configfile configs/quick.yaml"]
 
 
 @pytest.mark.parametrize(
@@ -56,8 +73,17 @@ def test_the_checked_commands_are_the_readmes_in_order():
         ("pip install -e .", "pip install -e .", False),
         ("snakemake --cores 2 --directory quick --configfile configs/quick.yaml", None, False),
         ("snakemake --cores 8", "snakemake --cores 8 -n", True),
+        ("python -m snakemake --cores 8", "python -m snakemake --cores 8 -n", True),
+        ("X=1 snakemake --cores 8", "X=1 snakemake --cores 8 -n", True),
+        ("snakemake --cores 2 --configfile=configs/quick.yaml", None, False),
         ("snakemake --report report.html", "true", True),
-        ('pip install -e ".[test]" && pytest', 'pip install -e ".[test]"', True),
+        (
+            "snakemake --directory quick --configfile configs/quick.yaml --report report.html",
+            "snakemake --directory quick --configfile configs/quick.yaml --report report.html && test -s quick/report.html",
+            False,
+        ),
+        ("pip install -e '.[test]' && pytest", "pip install -e '.[test]'", True),
+        ("pip install -e '.[test]' && python -m pytest -x", "pip install -e '.[test]'", True),
     ],
 )
 def test_long_commands_are_planned_and_the_rest_run_as_written(line, run, noted):

@@ -243,26 +243,37 @@ def test_experiments_and_diagnostics_do_not_change_each_others_runs(workdir):
     assert "train" not in jobs and "run" not in jobs and "diagnose" in jobs
 
 
-def test_editing_one_experiments_module_redraws_its_figure_alone(workdir):
-    module = workdir / "warmstart/experiments/reset.py"
-    original = module.read_text()
-    module.write_text(original + "\n# an edit of its figure code\n")
+EVERY_FIGURE = set(experiments.figures(study()))
+
+
+@pytest.mark.parametrize(
+    "path,figures,others",
+    [
+        # its figure and those of the experiments that use its code (speed and the arena build on reset, the chain on the
+        # arena), its verdicts (the module holds them) with what reads them (the overview, Table 1): no training
+        (
+            "warmstart/experiments/reset.py",
+            {"reset", "speed", "arena", "chain", "chain_diagnostics", "primary"},
+            {"gap", "summary", "table1"},
+        ),
+        ("warmstart/summary.py", set(), {"summary"}),
+        # the verdict rules: the tables that carry their columns, and everything drawn from them
+        ("warmstart/verdicts.py", EVERY_FIGURE, {"tables", "gap", "summary", "table1"}),
+        ("warmstart/style.mplstyle", EVERY_FIGURE, set()),
+    ],
+    ids=["an experiment", "the summary", "the verdict rules", "the plotting style"],
+)
+def test_editing_code_reruns_what_it_drives_and_nothing_else(workdir, path, figures, others):
+    source = workdir / path
+    original = source.read_text()
+    source.write_text(original + ("\n# an edit\n" if path.endswith(".py") else "font.size: 8\n"))
     try:
-        # its figure, and its verdicts (the module holds them too) with what reads them (the overview of the
-        # primary contrasts, Table 1): cheap local jobs; no other experiment's figure, no training
         jobs = planned(workdir)
-        assert sorted(jobs.pop("figure")) == ["figure=primary", "figure=reset"]
-        assert jobs == {"gap": [""], "summary": [""], "table1": [""]}
+        assert {f.removeprefix("figure=") for f in jobs.pop("figure", [])} == figures
+        assert set(jobs) == others  # no training, no data, no diagnostics
     finally:
-        module.write_text(original)
-    style = workdir / "warmstart/style.mplstyle"
-    original = style.read_text()
-    style.write_text(original + "font.size: 8\n")
-    try:
-        jobs = planned(workdir)
-        assert set(jobs) == {"figure"} and len(jobs["figure"]) == len(experiments.figures(study()))  # every figure, nothing else
-    finally:
-        style.write_text(original)
+        source.write_text(original)
+    assert planned(workdir) == {}  # code is tracked by content: an edit undone reruns nothing
 
 
 def test_bad_config_stops_before_anything_runs_with_one_line(tmp_path, workdir):

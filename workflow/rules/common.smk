@@ -1,8 +1,10 @@
 import hashlib
 import sys
 from pathlib import Path
+from types import ModuleType
 
-from warmstart import experiments, plotting, protocol, verdicts
+from warmstart import experiments, plotting, protocol
+from warmstart import tables as tables_module
 from warmstart import summary as summary_module
 from warmstart import runs as run_table
 from warmstart import shards
@@ -96,13 +98,35 @@ def dataset_params(wildcards):
     return {"root": d["root"], "download": d["download"]}
 
 
-def code_version(*modules):
-    """The SHA-256 of the source files of ``modules`` (and of any path given): a param of the jobs
-    they drive, so that editing one reruns its jobs while moving the study or installing the
-    library elsewhere (another absolute path, the same bytes) reruns nothing."""
+def uses(*roots):
+    """The library's modules that ``roots`` use, transitively: each module and every
+    ``warmstart`` module that one of its top-level names comes from (an imported module,
+    function, class or object), in name order."""
+    seen, todo = {}, list(roots)
+    while todo:
+        mod = todo.pop()
+        if mod.__name__ in seen:
+            continue
+        seen[mod.__name__] = mod
+        for value in vars(mod).values():
+            name = (
+                value.__name__
+                if isinstance(value, ModuleType)
+                else getattr(value, "__module__", None)
+            )
+            if isinstance(name, str) and name.split(".")[0] == "warmstart":
+                todo.append(sys.modules[name])
+    return [seen[name] for name in sorted(seen)]
+
+
+def code_version(*roots, files=()):
+    """The SHA-256 of the source of the modules ``roots`` use (``uses``) and of ``files``: a
+    param of the jobs they drive, so that editing that code reruns them while moving the study
+    or installing the library elsewhere (another absolute path, the same bytes) reruns nothing.
+    """
     digest = hashlib.sha256()
-    for m in modules:
-        digest.update(Path(getattr(m, "__file__", m)).read_bytes())
+    for path in [m.__file__ for m in uses(*roots)] + [str(f) for f in files]:
+        digest.update(Path(path).read_bytes())
     return digest.hexdigest()[:16]
 
 
@@ -120,9 +144,7 @@ def figure_code(wildcards):
     editing one experiment's figure code (or the style) redraws that experiment's figures only.
     """
     name = FIGURES[wildcards.figure][0]
-    return code_version(
-        experiments.owner(name), experiments.base, plotting, plotting.STYLE
-    )
+    return code_version(experiments.owner(name), plotting, files=[plotting.STYLE])
 
 
 def targets():

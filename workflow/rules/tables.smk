@@ -12,6 +12,7 @@ rule tables:
     conda:
         ENV
     params:
+        code=code_version(tables_module),
         rows=TABLE.rows,
         runs=[RUNS[r] for r in sorted(RUNS)],
     script:
@@ -32,9 +33,7 @@ rule gap:
         ENV
     params:
         # the experiments' declared contrasts and the rules that judge them, by content
-        code=code_version(
-            *(experiments.owner(name) for name in SETTINGS), experiments.base, verdicts
-        ),
+        code=code_version(experiments, tables_module),
         experiments=SETTINGS,
         protocol=config["protocol"],
     script:
@@ -52,6 +51,8 @@ rule table1:
     localrule: True
     conda:
         ENV
+    params:
+        code=code_version(tables_module),
     script:
         "../scripts/table1.py"
 
@@ -78,7 +79,7 @@ rule summary:
     conda:
         ENV
     params:
-        code=code_version(summary_module),
+        code=code_version(experiments, summary_module),
         experiments=SETTINGS,
         protocol=config["protocol"],
         stamp=protocol.stamp(config),
