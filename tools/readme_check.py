@@ -122,7 +122,8 @@ def script(lines: list[str]) -> str:
         shown = f"[{i}/{len(lines)}] $ {line}" + (f"   ({note})" if note else "")
         out += [f"echo {shlex.quote(shown)}", f"{run} || {{ echo {shlex.quote(f'README line failed: {line}')}; exit 1; }}"]
         if line.startswith("pip install"):
-            out.append('case "$(command -v snakemake)" in "$PWD"/.venv/*) ;; *) echo "README: snakemake is not the new environment\'s"; exit 1;; esac')
+            wrong = 'echo "README: snakemake is not the new environment\'s"; exit 1'
+            out.append(f'case "$(command -v snakemake)" in "$PWD"/.venv/*) ;; *) {wrong};; esac')
     return "\n".join(out) + "\n"
 
 
