@@ -231,7 +231,9 @@ def epochs_needed(config_file: Path) -> dict:
     alone = 0
     for name in experiments.EXPERIMENTS:
         if config["experiments"].get(name, {}).get("enabled"):
-            only = dict(config, experiments={name: config["experiments"][name]}, diagnostics={"enabled": False})
+            # the others switched off but present: the chain reads the arena's arms
+            sections = {k: v if k == name else dict(v, enabled=False) for k, v in config["experiments"].items()}
+            only = dict(config, experiments=sections, diagnostics={"enabled": False})
             t = experiments.build(only)
             # without snapshots every warm start from a shorter pretraining would need its own pretraining run
             alone += sum(r["epochs"] for r in t.runs.values()) + sum(r["parent_epoch"] or 0 for r in t.runs.values())
