@@ -60,11 +60,10 @@ def read_out(metrics: pd.DataFrame, stops: dict[str, dict]) -> pd.DataFrame:
     return out
 
 
-def final_table(rows: list[dict], metrics: pd.DataFrame, stops: dict[str, dict], seconds: dict[str, float] | None = None) -> pd.DataFrame:
+def final_table(rows: list[dict], metrics: pd.DataFrame, stops: dict[str, dict]) -> pd.DataFrame:
     """The ``final`` table: the rows of the run table joined with their runs' read-out (``read_out``;
     ``stops`` maps every run to its rule) and the pair's convergence (a row is ``converged`` when
-    both arms of its pair are fitted where read), and, given ``seconds`` (run -> training seconds),
-    a ``seconds`` column: a cost, not a result (it depends on the machine)."""
+    both arms of its pair are fitted where read). Results only: a run's cost is in ``timing_table``."""
     rows_df = pd.DataFrame(rows)
     missing = sorted(set(rows_df.run) - set(stops))
     if missing:
@@ -73,12 +72,16 @@ def final_table(rows: list[dict], metrics: pd.DataFrame, stops: dict[str, dict],
     out = rows_df.join(per_run, on="run")
     out["converged"] = out.fitted.astype(bool).groupby([out.experiment, out.condition, out.seed]).transform("all")
     params = [c for c in rows_df.columns if c not in FINAL_COLUMNS]
-    if seconds is not None:
-        out["seconds"] = out.run.map(seconds)
-        params.append("seconds")
     for c in ("epochs", "read_from", "read_to"):
         out[c] = out[c].astype("Int64")
     return out[FINAL_COLUMNS + params]
+
+
+def timing_table(seconds: dict[str, float]) -> pd.DataFrame:
+    """The ``timing`` table: per run, its training seconds (``run, seconds``; its shard's time shared
+    equally by the shard's seeds). A cost, not a result: it depends on the machine and its load,
+    so it is kept out of the result tables."""
+    return pd.DataFrame({"run": list(seconds), "seconds": list(seconds.values())}, columns=TIMING_COLUMNS).sort_values("run")
 
 
 def fitted_share(final: pd.DataFrame) -> tuple[int, int]:
@@ -98,7 +101,7 @@ def gap_table(final: pd.DataFrame, contrasts: pd.DataFrame | None = None, margin
     equivalence contrast that is (each empty otherwise: one column per meaning); and ``reading``,
     this row alone read by
     ``verdicts.reading`` with the equivalence ``margin`` (accuracy, a fraction)."""
-    params = [c for c in final.columns if c not in FINAL_COLUMNS and c not in ("run", "parent", "seconds")]
+    params = [c for c in final.columns if c not in FINAL_COLUMNS and c not in ("run", "parent")]
     holm: dict[tuple, dict] = {}
     for r in [] if contrasts is None else contrasts[contrasts.condition.fillna("") != ""].itertuples():
         holm[(r.experiment, r.condition)] = {"p_holm": r.p_effect_holm, "p_equivalent_holm": r.p_equivalent_holm}
@@ -197,6 +200,7 @@ def table1_latex(t: pd.DataFrame) -> str:
     return head + "\n" + "\n".join(rows) + "\n\\bottomrule\n\\end{tabular}\n"
 
 
+TIMING_COLUMNS = ["run", "seconds"]
 DIAGNOSTICS_COLUMNS = ["experiment", "condition", "arm", "seed", "run", "epoch", "half", "quantity", "value"]
 
 

@@ -115,10 +115,13 @@ def contrasts(tables: dict[str, pd.DataFrame], cfg: dict) -> list:
     return out
 
 
-def ranking(final: pd.DataFrame) -> pd.DataFrame:
+def ranking(final: pd.DataFrame, timing: pd.DataFrame | None = None) -> pd.DataFrame:
     """Per arm (the plain warm start included): the mean paired gap to fresh with its 95% interval,
-    and its cost: mean epochs to the stopping threshold and mean training seconds per run; best first."""
+    and its cost: mean epochs to the stopping threshold and, from ``timing`` (the ``timing`` table),
+    mean training seconds per run; best first."""
     f = final[final.experiment == NAME]
+    if timing is not None:
+        f = f.merge(timing, on="run", how="left")
     out = []
     for name, rows in f.groupby("intervention", sort=False):
         a = arms(rows)
@@ -136,7 +139,7 @@ def notes(tables: dict[str, pd.DataFrame], cfg: dict) -> list[str]:
     final, margin = tables["final"], cfg["margin_accuracy"]
     plain = arms(select(final, NAME, intervention="none"))
     out = []
-    for x in ranking(final).itertuples():
+    for x in ranking(final, tables.get("timing")).itertuples():
         name = "plain warm start" if x.intervention == "none" else x.intervention
         interval = f"{100 * x.gap:+.2f} [{100 * x.lo:+.2f}, {100 * x.hi:+.2f}]"
         line = f"{name}: gap to fresh {interval} points, {x.epochs:.0f} epochs to the threshold, {x.seconds:.1f} s per run"
@@ -153,7 +156,7 @@ def by_gap(tables: dict[str, pd.DataFrame], cfg: dict) -> plt.Figure:
     """Left: each intervention's paired gap to fresh (95% interval), best first, the plain warm
     start's gap as a line, fresh at 0 with the equivalence margin as a band. Right: its cost,
     epochs to the stopping threshold and training seconds per run."""
-    r = ranking(tables["final"])
+    r = ranking(tables["final"], tables["timing"])
     y = np.arange(len(r))
     fig, (a, b) = plt.subplots(1, 2, figsize=(10, 0.35 * len(r) + 1.6), sharey=True, gridspec_kw={"width_ratios": [3, 2]})
     margin = 100 * cfg["margin_accuracy"]
@@ -183,7 +186,7 @@ def by_gap(tables: dict[str, pd.DataFrame], cfg: dict) -> plt.Figure:
 FIGURES = {
     "arena": Figure(
         by_gap,
-        ("final",),
+        ("final", "timing"),
         "Every intervention's gap to the fresh start (fresh minus the warm start with the intervention, paired by seed, 95% "
         "interval), best first, with the plain warm start's gap (dashed) and fresh ± the equivalence margin (band); right, "
         "its cost: epochs to the stopping threshold and training seconds per run.",

@@ -6,6 +6,7 @@ rule tables:
         final="results/tables/final.csv",
         metrics="results/tables/metrics.csv",
         runs="results/tables/runs.csv",
+        timing="results/tables/timing.csv",
     log:
         "results/logs/tables.log",
     localrule: True
@@ -67,6 +68,7 @@ rule summary:
             else {}
         ),
         final="results/tables/final.csv",
+        timing="results/tables/timing.csv",
         gap="results/tables/gap.csv",
         contrasts="results/tables/contrasts.csv",
     output:

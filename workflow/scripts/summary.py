@@ -7,7 +7,7 @@ from warmstart.summary import confirmation, summary
 
 with job(snakemake.log[0]):
     i, p = snakemake.input, snakemake.params
-    tables = {name: pd.read_csv(i[name]) for name in ("final", "diagnostics") if name in i.keys()}
+    tables = {name: pd.read_csv(i[name]) for name in ("final", "timing", "diagnostics") if name in i.keys()}
     gap, contrasts = pd.read_csv(i.gap), pd.read_csv(i.contrasts)
     text = summary(
         gap, tables["final"], contrasts, notes_all(tables, p.experiments), p.setting, p.protocol, claims_all(p.experiments), p.stamp

@@ -4,7 +4,7 @@ import pandas as pd
 
 from warmstart.atomic import atomic_write_text
 from warmstart.jobs import job
-from warmstart.tables import final_table, runs_table
+from warmstart.tables import final_table, runs_table, timing_table
 
 with job(snakemake.log[0]):
     metrics = pd.concat([pd.read_csv(p) for p in snakemake.input.metrics], ignore_index=True)
@@ -14,8 +14,8 @@ with job(snakemake.log[0]):
     for path in snakemake.input.provenance:
         prov = json.loads(open(path).read())
         seconds[prov["run"]["id"]] = prov["seconds"]["train_shard"] / len(prov["shard"]["seeds"])
-    final = final_table(p.rows, metrics, stops, seconds)
+    final = final_table(p.rows, metrics, stops)
     out = snakemake.output
-    tables = {out.final: final, out.metrics: metrics, out.runs: runs_table(p.runs)}
+    tables = {out.final: final, out.metrics: metrics, out.runs: runs_table(p.runs), out.timing: timing_table(seconds)}
     for path, table in tables.items():
         atomic_write_text(table.to_csv(index=False), path)
