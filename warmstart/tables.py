@@ -28,6 +28,7 @@ FINAL_COLUMNS = [
     "experiment", "condition", "arm", "seed", "final_test_acc", "final_train_acc", "epochs", "stop_epoch", "read_from", "read_to",
     "fit_min", "fit_start", "converged",
 ]  # fmt: skip
+TIMING_COLUMNS = ["run", "seconds"]
 GAP_COLUMNS = ["experiment", "condition", "n", "fresh_mean", "warm_mean", "gap_mean", "gap_ci_low", "gap_ci_high", "p_value"]
 
 
@@ -200,7 +201,6 @@ def table1_latex(t: pd.DataFrame) -> str:
     return head + "\n" + "\n".join(rows) + "\n\\bottomrule\n\\end{tabular}\n"
 
 
-TIMING_COLUMNS = ["run", "seconds"]
 DIAGNOSTICS_COLUMNS = ["experiment", "condition", "arm", "seed", "run", "epoch", "half", "quantity", "value"]
 
 

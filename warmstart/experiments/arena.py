@@ -115,21 +115,18 @@ def contrasts(tables: dict[str, pd.DataFrame], cfg: dict) -> list:
     return out
 
 
-def ranking(final: pd.DataFrame, timing: pd.DataFrame | None = None) -> pd.DataFrame:
+def ranking(final: pd.DataFrame, timing: pd.DataFrame) -> pd.DataFrame:
     """Per arm (the plain warm start included): the mean paired gap to fresh with its 95% interval,
     and its cost: mean epochs to the stopping threshold and, from ``timing`` (the ``timing`` table),
     mean training seconds per run; best first."""
-    f = final[final.experiment == NAME]
-    if timing is not None:
-        f = f.merge(timing, on="run", how="left")
+    f = final[final.experiment == NAME].merge(timing, on="run", how="left")
     out = []
     for name, rows in f.groupby("intervention", sort=False):
         a = arms(rows)
         other = next(c for c in a.columns if c != "fresh")
         m, lo, hi = mean_ci((a["fresh"] - a[other]).dropna())
         mine = rows[rows.arm != "fresh"]
-        seconds = mine["seconds"].mean() if "seconds" in mine else np.nan
-        out.append({"intervention": name, "gap": m, "lo": lo, "hi": hi, "epochs": mine.stop_epoch.mean(), "seconds": seconds})
+        out.append({"intervention": name, "gap": m, "lo": lo, "hi": hi, "epochs": mine.stop_epoch.mean(), "seconds": mine.seconds.mean()})
     return pd.DataFrame(out).sort_values("gap").reset_index(drop=True)
 
 
@@ -139,7 +136,7 @@ def notes(tables: dict[str, pd.DataFrame], cfg: dict) -> list[str]:
     final, margin = tables["final"], cfg["margin_accuracy"]
     plain = arms(select(final, NAME, intervention="none"))
     out = []
-    for x in ranking(final, tables.get("timing")).itertuples():
+    for x in ranking(final, tables["timing"]).itertuples():
         name = "plain warm start" if x.intervention == "none" else x.intervention
         interval = f"{100 * x.gap:+.2f} [{100 * x.lo:+.2f}, {100 * x.hi:+.2f}]"
         line = f"{name}: gap to fresh {interval} points, {x.epochs:.0f} epochs to the threshold, {x.seconds:.1f} s per run"
