@@ -16,8 +16,12 @@ from warmstart.run import PERTURB_STREAM, draw_seed, fresh_model, initial_model
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA = ROOT / "workflow/schemas/config.schema.yaml"
-CONFIGS = {"default": ["config.yaml"], "tiny": ["config.yaml", "configs/tiny.yaml"], "cifar10": ["config.yaml", "configs/cifar10.yaml"],
-           "quick": ["config.yaml", "configs/quick.yaml"]}
+CONFIGS = {
+    "default": ["config.yaml"],
+    "tiny": ["config.yaml", "configs/tiny.yaml"],
+    "cifar10": ["config.yaml", "configs/cifar10.yaml"],
+    "quick": ["config.yaml", "configs/quick.yaml"],
+}
 
 
 def merged(files: list[str]) -> dict:

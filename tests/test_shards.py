@@ -18,7 +18,7 @@ import pytest
 import torch
 from test_runs import study
 
-from warmstart import data, experiments, interventions, runs, shards
+from warmstart import data, experiments, interventions, names, runs, shards
 from warmstart.atomic import load_checked
 from warmstart.models import build_model
 from warmstart.run import execute
@@ -199,8 +199,8 @@ def test_runs_that_differ_in_more_than_their_seed_cannot_share_a_shard():
 
 
 def test_shard_names_and_plans(tmp_path):
-    assert shards.ranges([0, 1, 2, 3, 7, 9, 10]) == "0-3,7,9-10"
-    assert shards.members("g/x/seeds~0-2,5") == [f"g/x/seed~{s}" for s in (0, 1, 2, 5)]
+    assert names.ranges([0, 1, 2, 3, 7, 9, 10]) == "0-3,7,9-10"
+    assert names.members("g/x/seeds~0-2,5") == [f"g/x/seed~{s}" for s in (0, 1, 2, 5)]
     ids = [f"g/seed~{s}" for s in range(5)] + ["h/seed~0"]
     assert set(shards.partition(ids, None)) == {"g/seeds~0-4", "h/seeds~0"}
     assert set(shards.partition(ids, 2)) == {"g/seeds~0-1", "g/seeds~2-3", "g/seeds~4", "h/seeds~0"}

@@ -13,7 +13,7 @@ import pytest
 import yaml
 from test_runs import study
 
-from warmstart import experiments, runs, shards
+from warmstart import experiments, names, runs
 from warmstart.experiments import EXPERIMENTS, chain
 from warmstart.tables import DIAGNOSTICS_COLUMNS, FINAL_COLUMNS, GAP_COLUMNS, TIMING_COLUMNS
 
@@ -194,7 +194,7 @@ def test_a_finished_study_moved_elsewhere_with_its_library_plans_nothing(workdir
 def trained(jobs: dict[str, list[str]]) -> set[str]:
     """The runs whose outputs a dry run would write (``run`` jobs), each inside a planned shard."""
     runs_ = {t.removeprefix("run=") for t in jobs.get("run", [])}
-    in_shards = {r for t in jobs.get("train", []) for r in shards.members(t.removeprefix("shard="))}
+    in_shards = {r for t in jobs.get("train", []) for r in names.members(t.removeprefix("shard="))}
     assert runs_ <= in_shards
     return runs_
 
@@ -219,7 +219,7 @@ def test_changing_tuning_epochs_reruns_tuning_and_what_depends_on_it_only(workdi
     # every tuning run (Table 1's and the chain's rounds use tune_epochs as their cap), no pretraining or stage run
     tuning = {k for k, r in table.runs.items() if r["order_seed"][1] == runs.TUNE or r["order_seed"][1] > chain.CHAIN}
     assert trained(jobs) == tuning
-    assert len(jobs["train"]) == len({shards.split(r)[0] for r in tuning})  # one job per shard of 2 seeds
+    assert len(jobs["train"]) == len({names.split(r)[0] for r in tuning})  # one job per shard of 2 seeds
     assert "prepare_data" not in jobs and "subset" not in jobs
     assert {"tables", "gap", "summary", "figure"} <= set(jobs)
 

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from warmstart import names
 from warmstart.atomic import atomic_save
 from warmstart.errors import DataError
 
@@ -187,15 +188,12 @@ def stage_subsets(y: torch.Tensor, n: int, r: float, seed: int) -> list[torch.Te
 
 
 def subset_indices(name: str, y: torch.Tensor, seed: int) -> torch.Tensor:
-    """Indices of the named training subset: ``fraction~F`` (nested, see ``nested_subsets``)
-    or ``stages~N-r~R-stage~I`` (stage I of ``stage_subsets``)."""
-    kind, _, rest = name.partition("~")
+    """Indices of the named training subset (``warmstart.names.subset``): a nested fraction
+    (``nested_subsets``) or a stage of ``stage_subsets``."""
+    kind, p = names.subset(name)
     if kind == "fraction":
-        return nested_subsets(len(y), [float(rest)], seed)[float(rest)]
-    if kind == "stages":
-        n, r, i = rest.replace("-r~", " ").replace("-stage~", " ").split()
-        return stage_subsets(y, int(n), float(r), seed)[int(i) - 1]
-    raise ValueError(f"unknown subset {name!r}; expected fraction~F or stages~N-r~R-stage~I")
+        return nested_subsets(len(y), [p["fraction"]], seed)[p["fraction"]]
+    return stage_subsets(y, p["n"], p["r"], seed)[p["i"] - 1]
 
 
 def nested_subsets(n: int, fractions: list[float], seed: int) -> dict[float, torch.Tensor]:

@@ -6,7 +6,8 @@ state after ``parent_epoch`` epochs, it starts from; ``reset`` with its ``reset_
 and ``perturb``, the intervention applied then), its data (``subset``, a named index file, or the full set; ``shift``,
 the smooth shift), its optimiser and length (``epochs``, a cap for a run with a ``stop`` rule:
 every tuning run has the protocol's), and the seed of its data order (``order_seed``).
-Runs are identified by a human-readable path (``mnist1d/mlp/adam/warm/fraction~0.5/seed~3``); a
+Runs are identified by a human-readable path (``mnist1d/mlp/adam/warm/fraction~0.5/seed~3``,
+``warmstart.names``); a
 run needed by several experiments is listed once and trained once.
 
 Pairing (Berariu et al. 2021; Ash & Adams 2020): for each seed, every run of one chain starts
@@ -22,6 +23,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
+from warmstart import names
+from warmstart.names import condition
 from warmstart.protocol import read_rule
 
 PRETRAIN, TUNE, STAGE = 0, 1, 10  # second element of order_seed: the phase; stage i uses STAGE + i
@@ -60,15 +63,6 @@ def from_identity(ident: dict) -> dict:
     return json.loads(json.dumps(FIELD_DEFAULTS | ident))
 
 
-def fmt(v: object) -> str:
-    """A value as it appears in run ids and condition names."""
-    return f"{v:g}" if isinstance(v, float) else str(v)
-
-
-def condition(**params: object) -> str:
-    return ",".join(f"{k}={fmt(v)}" for k, v in params.items())
-
-
 @dataclass(frozen=True)
 class Setting:
     """What a group of runs shares: data set, model, training settings, and its id prefix."""
@@ -105,14 +99,14 @@ class RunTable:
         m = c["model"] | (model or {})
         t = c["train"] | train
         ds = dataset or c["dataset"]["name"]
-        extra = [f"{k}~{fmt(v)}" for k, v in sorted((model or {}).items()) if k != "name" and v != c["model"].get(k)]
-        extra += [f"{k}~{fmt(v)}" for k, v in sorted(train.items()) if k != "optimizer" and v != c["train"][k]]
+        extra = [names.segment(k, v) for k, v in sorted((model or {}).items()) if k != "name" and v != c["model"].get(k)]
+        extra += [names.segment(k, v) for k, v in sorted(train.items()) if k != "optimizer" and v != c["train"][k]]
         return Setting(ds, m, t, "/".join([ds, m["name"], t["optimizer"], *extra]))
 
     def run(self, s: Setting, path: str, seed: int, phase: int, **fields: object) -> dict:
         run = (
             {
-                "id": f"{s.path}/{path}/seed~{seed}",
+                "id": names.run_id(f"{s.path}/{path}", seed),
                 "dataset": s.dataset,
                 "model": {k: s.model[k] for k in ("name", "width", "depth")},
                 "init_seed": seed,
@@ -139,7 +133,7 @@ class RunTable:
 
     def pretrain(self, s: Setting, fraction: float, seed: int) -> dict:
         """Pretraining on the nested ``fraction`` subset."""
-        subset = f"fraction~{fmt(fraction)}"
+        subset = names.fraction_subset(fraction)
         return self.run(s, f"pretrain/{subset}", seed, PRETRAIN, subset=subset, epochs=s.train["pretrain_epochs"])
 
     def warm(self, s: Setting, parent: dict, seed: int, path: str = "", **fields: object) -> dict:
@@ -154,10 +148,10 @@ class RunTable:
     def stage(self, s: Setting, n: int, r: float, i: int, seed: int, parent: dict | None, epochs: int, until: float | None) -> dict:
         """Stage ``i`` of ``n`` pretraining stages with class-imbalance ratio ``r`` (Fig. 4), trained
         until its data reach the training accuracy ``until`` (or for ``epochs``)."""
-        subset = f"stages~{n}-r~{fmt(r)}-stage~{i}"
+        subset = names.stages_subset(n, r, i)
         stop = {"train_acc": until, "consecutive": 1} if until is not None else None
         fields = {"parent": parent["id"] if parent else None, "subset": subset, "epochs": epochs, "stop": stop}
-        return self.run(s, f"stages~{n}-r~{fmt(r)}/stage~{i}", seed, STAGE + i, **fields)
+        return self.run(s, f"{names.stages_group(n, r)}/stage~{i}", seed, STAGE + i, **fields)
 
     def row(self, experiment: str, arm: str, seed: int, run: dict, **params: object) -> None:
         """One row of the tables: the condition is named by ``params``."""

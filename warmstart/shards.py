@@ -1,53 +1,17 @@
 """Shards of seeds: the runs that differ only in their seed, trained by one job (no torch here).
 
 A run's id ends in ``/seed~N``; the rest is its *group*. A shard is a group and a set of its seeds,
-named ``<group>/seeds~<ranges>`` (``.../fraction~0.5/seeds~0-15,32``), so the name alone says
-which runs it trains. The job writes each run's outputs under ``results/shards/<shard>/seed~N/``
-and a per-run step links them to ``results/runs/<run>/``: nothing downstream knows about shards.
+named by ``warmstart.names.shard``, so the name alone says which runs it trains. The job writes
+each run's outputs under ``results/shards/<shard>/seed~N/`` and a per-run step links them to
+``results/runs/<run>/``: nothing downstream knows about shards.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 
-SEED = re.compile(r"^(?P<group>.+)/seed~(?P<seed>\d+)$")
-SHARD = re.compile(r"^(?P<group>.+)/seeds~(?P<seeds>[0-9,\-]+)$")
-
-
-def split(run_id: str) -> tuple[str, int]:
-    """``(group, seed)`` of a run id."""
-    m = SEED.match(run_id)
-    if not m:
-        raise ValueError(f"run id {run_id!r} does not end in /seed~N")
-    return m["group"], int(m["seed"])
-
-
-def ranges(seeds: list[int]) -> str:
-    """``[0, 1, 2, 3, 7]`` as ``0-3,7``."""
-    out, seeds = [], sorted(seeds)
-    start = prev = seeds[0]
-    for s in [*seeds[1:], None]:
-        if s is not None and s == prev + 1:
-            prev = s
-            continue
-        out.append(f"{start}-{prev}" if prev > start else f"{start}")
-        if s is not None:
-            start = prev = s
-    return ",".join(out)
-
-
-def members(shard: str) -> list[str]:
-    """The run ids of a shard, from its name alone."""
-    m = SHARD.match(shard)
-    if not m:
-        raise ValueError(f"shard {shard!r} is not <group>/seeds~<ranges>")
-    seeds = []
-    for part in m["seeds"].split(","):
-        lo, _, hi = part.partition("-")
-        seeds += range(int(lo), int(hi or lo) + 1)
-    return [f"{m['group']}/seed~{s}" for s in seeds]
+from warmstart.names import is_shard, members, shard, split
 
 
 def partition(run_ids: list[str], size: int | None) -> dict[str, list[str]]:
@@ -60,7 +24,7 @@ def partition(run_ids: list[str], size: int | None) -> dict[str, list[str]]:
     for group, seeds in groups.items():
         seeds, step = sorted(seeds), size or len(seeds)
         for i in range(0, len(seeds), step):
-            name = f"{group}/seeds~{ranges(seeds[i : i + step])}"
+            name = shard(group, seeds[i : i + step])
             shards[name] = members(name)
     return shards
 
@@ -76,7 +40,7 @@ def recorded(run_dir: str | Path) -> str | None:
         name = json.loads((run_dir / "provenance.json").read_text())["shard"]["name"]
     except (OSError, ValueError, KeyError, TypeError):
         return None
-    return name if SHARD.match(name) else None
+    return name if is_shard(name) else None
 
 
 def staged(run_id: str, root: str | Path = "results/shards") -> str | None:

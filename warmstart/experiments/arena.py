@@ -25,8 +25,9 @@ import pandas as pd
 
 from warmstart.experiments.base import Figure, arms, select
 from warmstart.experiments.reset import reset_path
+from warmstart.names import segment, segments, value
 from warmstart.plotting import ARMS, COLORS, n_seeds
-from warmstart.runs import RunTable, fmt
+from warmstart.runs import RunTable
 from warmstart.stats import mean_ci, paired_tests
 from warmstart.units import unit_names
 from warmstart.verdicts import Contrast
@@ -46,7 +47,7 @@ def label(arm: dict) -> str:
 
 
 def claim_text(arm: dict) -> str:
-    settings = ", ".join(f"{k} {fmt(v)}" for k, v in arm.items() if k != "name")
+    settings = ", ".join(f"{k} {value(v)}" for k, v in arm.items() if k != "name")
     return f"{label(arm)} ({settings}) closes the warm-start gap: better than the plain warm start and equivalent to fresh."
 
 
@@ -75,9 +76,9 @@ def warm_run(t: RunTable, s, pre: dict, seed: int, arm: dict) -> dict:
     if arm["name"] == "reset":
         path = reset_path("+".join(fields["reset"]), arm["mode"])
     elif arm["name"] == "shrink_perturb":
-        path = f"shrink~{fmt(arm['shrink'])}-perturb~{fmt(arm['perturb'])}"
+        path = segments(shrink=arm["shrink"], perturb=arm["perturb"])
     else:
-        path = "-".join([arm["name"]] + [f"{k}~{fmt(v)}" for k, v in arm.items() if k != "name"])
+        path = "-".join([arm["name"]] + [segment(k, v) for k, v in arm.items() if k != "name"])
     return t.warm(s, pre, seed, path=path, **fields)
 
 
@@ -176,7 +177,7 @@ def by_gap(tables: dict[str, pd.DataFrame], cfg: dict) -> plt.Figure:
     b2.set(xlabel="training seconds per run")
     b.legend(*[sum(x, []) for x in zip(b.get_legend_handles_labels(), b2.get_legend_handles_labels())], fontsize=7, loc="lower right")
     seeds = n_seeds(tables["final"][tables["final"].experiment == NAME])
-    fig.suptitle(f"Interventions at the warm start, fraction {fmt(cfg['fraction'])} ({seeds} seeds)")
+    fig.suptitle(f"Interventions at the warm start, fraction {value(cfg['fraction'])} ({seeds} seeds)")
     return fig
 
 

@@ -25,8 +25,9 @@ import pandas as pd
 
 from warmstart.experiments import arena
 from warmstart.experiments.base import Figure, gap, gaps, select
+from warmstart.names import condition, fraction_subset
 from warmstart.plotting import ARMS, COLORS, errorbar, n_seeds, summarise
-from warmstart.runs import RunTable, Setting, condition
+from warmstart.runs import RunTable, Setting
 from warmstart.stats import mean_ci
 from warmstart.verdicts import Contrast
 
@@ -49,7 +50,7 @@ def round_run(t: RunTable, s: Setting, cfg: dict, path: str, k: int, seed: int, 
     """Round ``k`` of a chain named ``path``: chunks ``1..k``, to the training-accuracy threshold."""
     f = share(k, cfg["chunks"])
     stop = t.read_rule()
-    subset = None if f == 1 else f"fraction~{f:g}"
+    subset = None if f == 1 else fraction_subset(f)
     return t.run(s, f"chain~{cfg['chunks']}/{path}/round~{k}", seed, CHAIN + k, parent=parent["id"] if parent else None,
                  subset=subset, stop=stop, **fields)  # fmt: skip
 
@@ -70,7 +71,7 @@ def runs(t: RunTable, cfg: dict) -> None:
                 t.pair(NAME, seed, warm, fresh, arm=label, round=k, intervention="none" if label == "warm" else label)
                 if label == "warm" and seed in diagnosed:
                     base = {"experiment": NAME, "condition": condition(round=k, intervention="none"), "seed": seed}
-                    seen = f"fraction~{share(max(k - 1, 1), cfg['chunks']):g}"  # the chunks of the rounds before
+                    seen = fraction_subset(share(max(k - 1, 1), cfg["chunks"]))  # the chunks of the rounds before
                     for arm, run in (("warm", warm), ("fresh", fresh)):
                         if k > 1 or arm == "warm":
                             t.diagnose.append(base | {"arm": arm, "run": run["id"], "epochs": [run["epochs"]], "noise_epochs": [],

@@ -20,8 +20,9 @@ import numpy as np
 import pandas as pd
 
 from warmstart.experiments.base import Figure, select
+from warmstart.names import condition
 from warmstart.plotting import COLORS, band
-from warmstart.runs import RunTable, condition
+from warmstart.runs import RunTable
 from warmstart.stats import mean_ci
 from warmstart.verdicts import Contrast
 

@@ -13,6 +13,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from warmstart.experiments.base import Figure, gap, select
+from warmstart.names import segment
 from warmstart.plotting import COLORS, errorbar, fresh_band, n_seeds, summarise
 from warmstart.runs import RunTable
 
@@ -35,7 +36,7 @@ def runs(t: RunTable, cfg: dict) -> None:
             for e in cfg["epochs"]:
                 pre = t.pretrain(s, cfg["fraction"], seed)  # its snapshot of epoch e (on the grid, config.py checks)
                 at = None if e == max(cfg["epochs"]) else e
-                warm = t.warm(s, pre, seed, path=f"from~{e}" if at is not None else "", parent_epoch=at)
+                warm = t.warm(s, pre, seed, path=segment("from", e) if at is not None else "", parent_epoch=at)
                 t.pair(NAME, seed, warm, fresh, optimizer=optimizer, pretrain_epochs=e)
 
 

@@ -14,6 +14,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from warmstart.experiments.base import Figure, gap, select
+from warmstart.names import segment
 from warmstart.plotting import COLORS, CYCLE, fresh_band, n_seeds, summarise, yerr
 from warmstart.runs import RunTable, Setting
 from warmstart.units import unit_names
@@ -30,7 +31,7 @@ CLAIMS = {
 
 def reset_path(units: str, mode: str) -> str:
     """The id segment of a warm run with ``units`` reset (restored runs keep their first ids)."""
-    return f"reset~{units}" + ("" if mode == "restore" else f"-{mode}")
+    return segment("reset", units) + ("" if mode == "restore" else f"-{mode}")
 
 
 def setting(t: RunTable, cfg: dict) -> Setting:

@@ -13,8 +13,9 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from warmstart.experiments.base import Figure, arms, gap, select
+from warmstart.names import segments
 from warmstart.plotting import COLORS, CYCLE, errorbar, fresh_band, n_seeds, summarise
-from warmstart.runs import RunTable, fmt
+from warmstart.runs import RunTable
 from warmstart.verdicts import Contrast
 
 NAME = "shrink_perturb"
@@ -34,7 +35,7 @@ def runs(t: RunTable, cfg: dict) -> None:
         t.pair(NAME, seed, t.warm(s, pre, seed), t.fresh(s, seed), shrink=1.0, perturb=0.0)
         for lam in cfg["shrink"]:
             for sigma in cfg["perturb"]:
-                warm = t.warm(s, pre, seed, path=f"shrink~{fmt(lam)}-perturb~{fmt(sigma)}", shrink=lam, perturb=sigma)
+                warm = t.warm(s, pre, seed, path=segments(shrink=lam, perturb=sigma), shrink=lam, perturb=sigma)
                 t.pair(NAME, seed, warm, t.fresh(s, seed), arm="shrink_perturb", shrink=lam, perturb=sigma)
 
 

@@ -18,8 +18,9 @@ import numpy as np
 import pandas as pd
 
 from warmstart.experiments.base import Figure, gap, gaps, select
+from warmstart.names import fraction_subset, segment
 from warmstart.plotting import COLORS, CYCLE, errorbar, fresh_band, n_seeds, summarise
-from warmstart.runs import TUNE, RunTable, fmt
+from warmstart.runs import TUNE, RunTable
 from warmstart.verdicts import Contrast
 
 NAME = "smooth_shift"
@@ -33,13 +34,13 @@ CLAIMS = {
 
 def runs(t: RunTable, cfg: dict) -> None:
     s = t.setting()
-    subset, n = f"fraction~{fmt(cfg['fraction'])}", cfg["shift_epochs"]
+    subset, n = fraction_subset(cfg["fraction"]), cfg["shift_epochs"]
     stop = t.read_rule() | {"from": n}  # both arms: the protocol's rule, after the drift's N epochs
     for seed in t.seeds(cfg):
-        fresh = t.run(s, f"fresh/from~{n}", seed, TUNE, stop=stop)
+        fresh = t.run(s, f"fresh/{segment('from', n)}", seed, TUNE, stop=stop)
         for gamma in cfg["gammas"]:
             shift = {"gamma": gamma, "subset": subset, "epochs": n}
-            run = t.run(s, f"shift/{subset}/gamma~{fmt(gamma)}", seed, TUNE, shift=shift, stop=stop)
+            run = t.run(s, f"shift/{subset}/{segment('gamma', gamma)}", seed, TUNE, shift=shift, stop=stop)
             t.pair(NAME, seed, run, fresh, arm="shift", gamma=gamma)
 
 

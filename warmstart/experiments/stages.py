@@ -14,8 +14,9 @@ import numpy as np
 import pandas as pd
 
 from warmstart.experiments.base import Figure, gaps, select
+from warmstart.names import stages_group
 from warmstart.plotting import CYCLE, errorbar, fresh_band, n_seeds, summarise
-from warmstart.runs import TUNE, RunTable, fmt
+from warmstart.runs import TUNE, RunTable
 from warmstart.verdicts import Contrast
 
 NAME = "stages"
@@ -35,7 +36,7 @@ def runs(t: RunTable, cfg: dict) -> None:
                 parent = None
                 for i in range(1, n + 1):
                     parent = t.stage(s, n, r, i, seed, parent, cfg["stage_epochs"], cfg.get("until_train_acc"))
-                final = t.run(s, f"stages~{n}-r~{fmt(r)}/final", seed, TUNE, parent=parent["id"])
+                final = t.run(s, f"{stages_group(n, r)}/final", seed, TUNE, parent=parent["id"])
                 t.pair(NAME, seed, final, t.fresh(s, seed), stages=n, r=r)
 
 

@@ -18,8 +18,9 @@ import numpy as np
 import pandas as pd
 
 from warmstart.experiments.base import Figure, gap, select
+from warmstart.names import fraction_subset
 from warmstart.plotting import COLORS, n_seeds, summarise, yerr
-from warmstart.runs import PRETRAIN, TUNE, RunTable, fmt
+from warmstart.runs import PRETRAIN, TUNE, RunTable
 
 NAME = "table1"
 FACTOR: set[str] = set()  # a pair's arms differ only in their parent (the pretraining)
@@ -38,7 +39,7 @@ def runs(t: RunTable, cfg: dict) -> None:
                 s = t.setting(dataset=dataset, model={"name": model} | overrides, optimizer=optimizer, lr=cfg["lr"][optimizer])
                 for seed in t.seeds(cfg):
                     until = {"stop": t.read_rule()}
-                    subset = f"fraction~{fmt(cfg['fraction'])}"
+                    subset = fraction_subset(cfg["fraction"])
                     pre = t.run(s, f"pretrain/{subset}/until", seed, PRETRAIN, subset=subset, epochs=s.train["pretrain_epochs"], **until)
                     tune = until | ({"optimum": cfg["optimum"]} if model == "logreg" and cfg.get("optimum") else {})
                     end = "until" + ("-optimum" if "optimum" in tune else "")

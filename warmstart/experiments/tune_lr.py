@@ -15,8 +15,9 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from warmstart.experiments.base import Figure, arms, gap, gaps, select
+from warmstart.names import segment
 from warmstart.plotting import COLORS, errorbar, n_seeds, summarise
-from warmstart.runs import TUNE, RunTable, fmt
+from warmstart.runs import TUNE, RunTable
 from warmstart.stats import mean_ci
 from warmstart.verdicts import Contrast
 
@@ -34,7 +35,7 @@ def runs(t: RunTable, cfg: dict) -> None:
         pre = t.pretrain(s, cfg["fraction"], seed)
         for mult in cfg["multipliers"]:
             lr = s.train["lr"] * mult
-            path = "/".join(([f"lr~{fmt(lr)}"] if mult != 1 else []) + ([f"cap~{cap['epochs']}"] if cap else []))
+            path = "/".join(([segment("lr", lr)] if mult != 1 else []) + ([f"cap~{cap['epochs']}"] if cap else []))
             warm = t.warm(s, pre, seed, path=path, lr=lr, **cap)
             fresh = t.run(s, "fresh" + (f"/{path}" if path else ""), seed, TUNE, lr=lr, **cap)
             t.pair(NAME, seed, warm, fresh, lr_multiplier=mult)

@@ -7,7 +7,7 @@ from warmstart import experiments, plotting, protocol
 from warmstart import tables as tables_module
 from warmstart import summary as summary_module
 from warmstart import runs as run_table
-from warmstart import shards
+from warmstart import names, shards
 from warmstart.config import ConfigError, validate
 
 try:
@@ -44,7 +44,7 @@ SHARD_OF = shards.plan(list(RUNS), config["train"]["seeds_per_job"])
 
 def shard_runs(wildcards):
     """The runs of this job's shard that the config still asks for."""
-    return [r for r in shards.members(wildcards.shard) if r in RUNS]
+    return [r for r in names.members(wildcards.shard) if r in RUNS]
 
 
 # GPUs requested by each training and diagnostic job (a cluster executor turns this into --gpus)

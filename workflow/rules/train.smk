@@ -34,7 +34,7 @@ rule run:
         ENV
     params:
         identity=lambda w: run_table.identity(run_spec(w)),
-        staged=lambda w: f"results/shards/{SHARD_OF[w.run]}/seed~{shards.split(w.run)[1]}",
+        staged=lambda w: f"results/shards/{SHARD_OF[w.run]}/{names.seed_dir(w.run)}",
     # a shell job, not a `run:` block: Snakemake runs those in a fresh Python process (2.5 s each);
     # a hard link where the file system allows, else a copy
     shell:

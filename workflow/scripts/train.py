@@ -3,10 +3,10 @@ from pathlib import Path
 import torch
 
 from warmstart.jobs import job
+from warmstart.names import seed_dir
 from warmstart.protocol import stamp
 from warmstart.run import execute
 from warmstart.runs import from_identity
-from warmstart.shards import split
 
 with job(snakemake.log[0]):
     torch.set_num_threads(snakemake.threads)
@@ -18,7 +18,7 @@ with job(snakemake.log[0]):
         data=inputs.pop("data"),
         parents=inputs.pop("parents", None),
         subsets=inputs,
-        outdirs=[Path(snakemake.output[0]) / f"seed~{split(s['id'])[1]}" for s in specs],
+        outdirs=[Path(snakemake.output[0]) / seed_dir(s["id"]) for s in specs],
         resume_dir=snakemake.params.resume_dir,
         device=speed["device"],
         checkpoint_every=speed["checkpoint_every"],
