@@ -13,7 +13,8 @@ def test_a_fraction_in_a_subset_name_reads_back_as_the_same_float(v):
 
 def test_short_forms_are_kept_where_they_are_exact():
     # every name of the shipped configs: the run ids of the studies already run stay as they were
-    assert [names.value(v) for v in (0.5, 0.001, 1e-05, 2.0, 0.333333, 7, "head")] == ["0.5", "0.001", "1e-05", "2", "0.333333", "7", "head"]
+    values = (0.5, 0.001, 1e-05, 2.0, 0.333333, 7, "head")
+    assert [names.value(v) for v in values] == ["0.5", "0.001", "1e-05", "2", "0.333333", "7", "head"]
     assert names.value(1 / 3) == "0.3333333333333333"
 
 
