@@ -20,7 +20,8 @@ from test_runs import study
 
 from warmstart import data, experiments, runs
 from warmstart.atomic import load_checked
-from warmstart.run import execute, spec_hash
+from warmstart.execute import execute
+from warmstart.provenance import spec_hash
 
 ROOT = Path(__file__).resolve().parent.parent
 SLURM = ROOT / "tools/local-slurm.sh"
@@ -102,7 +103,7 @@ def _train_process(specs: list[dict], data_file: Path, outdir: Path, checkpoint_
     """A training job of the shard ``specs`` in its own process, outputs under ``outdir/seed~N``."""
     code = (
         "import json, sys, torch; torch.set_num_threads(1)\n"
-        "from warmstart.jobs import job\nfrom warmstart.run import execute\n"
+        "from warmstart.jobs import job\nfrom warmstart.execute import execute\n"
         f"with job({str(outdir / 'log.txt')!r}):\n"
         "    specs = json.loads(sys.argv[1])\n"
         f"    outdirs = [{str(outdir)!r} + f'/seed~{{s[\"init_seed\"]}}' for s in specs]\n"

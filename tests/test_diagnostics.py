@@ -106,7 +106,7 @@ def test_activations_sees_every_relu_and_the_penultimate_features():
 
 def test_diagnostic_subsets_are_drawn_from_each_half_apart_from_the_nested_subsets():
     from warmstart.data import nested_subsets
-    from warmstart.run import diagnostic_subsets
+    from warmstart.diagnosis import diagnostic_subsets
 
     nested = nested_subsets(4000, [0.25, 0.5], seed=0)
     halves = diagnostic_subsets(4000, nested[0.5], size=1000, seed=0)

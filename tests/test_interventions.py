@@ -6,7 +6,8 @@ from warmstart import experiments
 from warmstart.data import stage_subsets
 from warmstart.interventions import reset_units, shrink_perturb
 from warmstart.models import build_model
-from warmstart.train import seeded, smooth_shift
+from warmstart.randomness import seeded
+from warmstart.train import smooth_shift
 
 
 def _pretrained(seed=0):
@@ -99,7 +100,8 @@ def test_stages_grow_end_on_the_full_set_and_respect_r():
 def test_a_resampled_reset_draws_new_initial_values_a_restored_one_the_runs_own(tmp_path):
     from warmstart import data
     from warmstart.atomic import save_checked
-    from warmstart.run import RESAMPLE_STREAM, draw_seed, fresh_model, initial_model
+    from warmstart.randomness import RESAMPLE, draw_seed
+    from warmstart.starts import fresh_model, initial_model
 
     meta = data.prepare("mnist1d", num_train=50, num_test=10)["meta"]
     table = experiments.build(study(reset={"mode": "resample"}))
@@ -109,7 +111,7 @@ def test_a_resampled_reset_draws_new_initial_values_a_restored_one_the_runs_own(
     head = lambda m: m.head[-1].weight  # noqa: E731
     resampled = initial_model(spec, meta, tmp_path / "parent.pt")
     restored = initial_model(spec | {"reset_mode": "restore"}, meta, tmp_path / "parent.pt")
-    assert torch.equal(head(resampled), head(fresh_model(spec, meta, draw_seed(RESAMPLE_STREAM, spec))))
+    assert torch.equal(head(resampled), head(fresh_model(spec, meta, draw_seed(RESAMPLE, spec))))
     assert torch.equal(head(restored), head(fresh_model(spec, meta)))
     assert not torch.equal(head(resampled), head(restored))
     assert torch.equal(resampled.layer1[-2].weight, pretrained.layer1[-2].weight)  # the kept unit is untouched

@@ -37,7 +37,7 @@ def test_user_error_is_one_line_and_a_bug_keeps_its_traceback(tmp_path):
 def test_process_age_is_within_the_process_lifetime():
     """Provenance's start_to_first_step: never more than the process has lived, seen from outside."""
     t = time.perf_counter()
-    code = "from warmstart.run import process_age; print(process_age())"
+    code = "from warmstart.provenance import process_age; print(process_age())"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     lifetime = time.perf_counter() - t
     assert 0 < float(out.stdout) <= lifetime + 0.02  # /proc counts in 10 ms ticks

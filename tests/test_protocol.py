@@ -12,7 +12,8 @@ from snakemake.utils import update_config
 
 from warmstart import experiments, protocol
 from warmstart.config import validate
-from warmstart.run import PERTURB_STREAM, draw_seed, fresh_model, initial_model
+from warmstart.randomness import PERTURB, draw_seed
+from warmstart.starts import fresh_model, initial_model
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA = ROOT / "workflow/schemas/config.schema.yaml"
@@ -106,7 +107,7 @@ def test_each_round_of_a_chain_draws_its_own_shrink_and_perturb_noise(tmp_path):
     sp = [r for r in table.runs.values() if r["shrink"] is not None and "chain~" in r["id"] and r["init_seed"] == 0]
     two, three = sorted(sp, key=lambda r: r["id"])[:2]
     assert (two["order_seed"], three["order_seed"]) != (three["order_seed"], two["order_seed"])
-    assert draw_seed(PERTURB_STREAM, two) != draw_seed(PERTURB_STREAM, three)
+    assert draw_seed(PERTURB, two) != draw_seed(PERTURB, three)
     meta = data.prepare("mnist1d", num_train=50, num_test=10)["meta"]
     parent = tmp_path / "parent.pt"
     save_checked({"model": fresh_model(two, meta, 123).state_dict()}, parent)  # the same state before either round's warm start

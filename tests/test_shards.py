@@ -20,8 +20,8 @@ from test_runs import study
 
 from warmstart import data, experiments, interventions, names, runs, shards
 from warmstart.atomic import load_checked
+from warmstart.execute import execute
 from warmstart.models import build_model
-from warmstart.run import execute
 from warmstart.train import Interrupted, shuffled, train
 
 SETTINGS = dict(optimizer="adam", lr=3e-3, batch_size=32)

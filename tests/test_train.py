@@ -7,9 +7,11 @@ from test_runs import study
 
 from warmstart import data, experiments
 from warmstart.atomic import CorruptFile, load_checked, save_checked
+from warmstart.execute import execute
 from warmstart.models import build_model
-from warmstart.run import execute, initial_model
-from warmstart.train import Interrupted, flip_crop, seeded, shuffled, train
+from warmstart.randomness import seeded
+from warmstart.starts import initial_model
+from warmstart.train import Interrupted, flip_crop, shuffled, train
 
 SETTINGS = dict(optimizer="adam", lr=1e-3, batch_size=64)
 

@@ -5,7 +5,7 @@ out as validation, the rest playing the training set, pretraining on a random ha
 disjoint from the study's (1000 + i) pretrain once with the study's settings; then, for every
 setting of every intervention's grid (``experiments.arena.grids`` of ``config.yaml``; the
 product of its lists), the warm start is tuned with that intervention under the protocol's read-out
-rule (``protocol.read``), as the pipeline trains it (``warmstart.run``: shrink & perturb's noise and DASH at the warm
+rule (``protocol.read``), as the pipeline trains it (``warmstart.starts``: shrink & perturb's noise and DASH at the warm
 start, the other interventions during tuning).
 
 Rule, fixed before running: per intervention, among the settings whose every seed reaches the
@@ -29,7 +29,7 @@ from select_tuning import split
 from warmstart import interventions
 from warmstart.models import build_model
 from warmstart.protocol import read_rule
-from warmstart.run import PERTURB_STREAM, draw_seed
+from warmstart.randomness import PERTURB, draw_seed
 from warmstart.train import shuffled, train
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -63,7 +63,7 @@ def warm_starts(config: dict, data: dict, pretrained: list, seeds: list[int], na
         w.load_state_dict(model.state_dict())
         if name == "shrink_perturb":
             interventions.shrink_perturb(
-                w, fresh(draw_seed(PERTURB_STREAM, {"init_seed": s, "order_seed": [s, 1]})), setting["shrink"], setting["perturb"]
+                w, fresh(draw_seed(PERTURB, {"init_seed": s, "order_seed": [s, 1]})), setting["shrink"], setting["perturb"]
             )
         starts.append(w)
     spec = None if name == "shrink_perturb" else {"name": name, **setting}

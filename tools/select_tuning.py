@@ -29,10 +29,10 @@ import yaml
 
 from warmstart.data import make_mnist1d
 from warmstart.models import build_model
-from warmstart.train import seeded, shuffled, train
+from warmstart.randomness import VALIDATION, seeded
+from warmstart.train import shuffled, train
 
 ROOT = Path(__file__).resolve().parent.parent
-VALIDATION_STREAM = 97  # the validation split's own random stream
 
 
 def split(config: dict) -> tuple[dict, torch.Tensor]:
@@ -40,10 +40,10 @@ def split(config: dict) -> tuple[dict, torch.Tensor]:
     d = config["dataset"]
     full = make_mnist1d(d["num_train"], d["num_test"], d["generator_seed"])
     n = len(full["y_train"])
-    perm = torch.randperm(n, generator=seeded(d["subset_seed"], VALIDATION_STREAM))
+    perm = torch.randperm(n, generator=seeded(d["subset_seed"], VALIDATION))
     val, tr = perm[: n // 5], perm[n // 5 :]
     data = {"x_train": full["x_train"][tr], "y_train": full["y_train"][tr], "x_test": full["x_train"][val], "y_test": full["y_train"][val]}
-    half = torch.randperm(len(tr), generator=seeded(d["subset_seed"], VALIDATION_STREAM, 1))[: len(tr) // 2]
+    half = torch.randperm(len(tr), generator=seeded(d["subset_seed"], VALIDATION, 1))[: len(tr) // 2]
     return data, half
 
 

@@ -18,6 +18,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from warmstart.train import Stack, evaluate
+
 
 def gradient_max(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
     """The largest absolute entry of the gradient of the mean cross-entropy over ``(x, y)``."""
@@ -48,3 +50,15 @@ def to_optimum(model: nn.Module, x: torch.Tensor, y: torch.Tensor, tol: float, m
     g = gradient_max(model, xd, y)
     model.to(dtype)
     return g <= tol, g
+
+
+def optimum_rows(model: torch.nn.Module, d: dict, x_fit: torch.Tensor, y_fit: torch.Tensor, optimum: dict, epoch: int) -> list[dict]:
+    """Train ``model`` to its optimum (``warmstart.convex.to_optimum``) and return its metric rows
+    as one more epoch: training data and test set in eval mode, and split ``optimum`` (loss: the
+    final largest gradient entry; acc: 1 if it reached the tolerance, else 0)."""
+    reached, g = to_optimum(model, x_fit, y_fit, optimum["tol"], optimum["max_iter"])
+    stack = Stack([model])
+    (fit_loss,), (fit_acc,) = evaluate(stack, x_fit, y_fit)
+    (test_loss,), (test_acc,) = evaluate(stack, d["x_test"], d["y_test"])
+    rows = [("train", fit_loss, fit_acc), ("train_eval", fit_loss, fit_acc), ("test", test_loss, test_acc), ("optimum", g, float(reached))]
+    return [{"epoch": epoch, "split": s, "loss": loss, "acc": acc} for s, loss, acc in rows]

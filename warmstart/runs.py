@@ -26,9 +26,7 @@ from dataclasses import dataclass, field
 from warmstart import names
 from warmstart.names import condition
 from warmstart.protocol import read_rule
-
-PRETRAIN, TUNE, STAGE = 0, 1, 10  # second element of order_seed: the phase; stage i uses STAGE + i
-
+from warmstart.randomness import PRETRAIN, STAGE, TUNE
 
 # Fields whose value here means "not used". A run stores only the fields that differ from these
 # (``identity``), so adding a field with such a default leaves every existing run's identity valid.

@@ -40,7 +40,7 @@ from warmstart.atomic import load_checked, save_checked
 from warmstart.errors import Interrupted
 from warmstart.interventions.hooks import Hooks
 from warmstart.optim import Optimizer
-from warmstart.randomness import seeded
+from warmstart.randomness import AUGMENT, seeded
 
 Schedule = Callable[[torch.Generator, int], torch.Tensor]  # (generator, epoch) -> example indices
 
@@ -233,7 +233,7 @@ def train(
                 idx = orders[:, step * batch_size : (step + 1) * batch_size]
                 xb, yb = x[idx], y[idx]
                 if augment:
-                    xb = torch.stack([flip_crop(xb[j], seeded(*order_seeds[i], e, step + 1, 7)) for j, i in enumerate(active)])
+                    xb = torch.stack([flip_crop(xb[j], seeded(*order_seeds[i], e, step + 1, AUGMENT)) for j, i in enumerate(active)])
                 out, loss = closure(xb, yb)
                 hooks.gradient(stack.params, functools.partial(closure, xb, yb))
                 opt.step()

@@ -27,6 +27,7 @@ from warmstart.experiments import arena
 from warmstart.experiments.base import Figure, gap, gaps, select
 from warmstart.names import condition, fraction_subset
 from warmstart.plotting import ARMS, COLORS, errorbar, n_seeds, summarise
+from warmstart.randomness import CHAIN
 from warmstart.runs import RunTable, Setting
 from warmstart.stats import mean_ci
 from warmstart.verdicts import Contrast
@@ -37,7 +38,6 @@ CLAIMS = {
     "main": "When the training data arrive in chunks and each round trains on all data seen so far, warm-starting every round from "
     "the previous one generalises worse than training each round from a fresh initialisation (Ash & Adams 2020, online setting)."
 }
-CHAIN = 1000  # second element of a round's order_seed: CHAIN + round (a warm start's noise is drawn from it too)
 FACTOR = {"reset", "reset_mode", "shrink", "perturb", "intervention"}  # a pair's arms may differ in these, besides parent
 DIAGNOSED = ("dead_units", "effective_rank", "weight_norm", "hessian_eig1")
 

@@ -20,7 +20,8 @@ import pandas as pd
 from warmstart.experiments.base import Figure, gap, gaps, select
 from warmstart.names import fraction_subset, segment
 from warmstart.plotting import COLORS, CYCLE, errorbar, fresh_band, n_seeds, summarise
-from warmstart.runs import TUNE, RunTable
+from warmstart.randomness import TUNE
+from warmstart.runs import RunTable
 from warmstart.verdicts import Contrast
 
 NAME = "smooth_shift"

@@ -16,7 +16,8 @@ import pandas as pd
 from warmstart.experiments.base import Figure, gaps, select
 from warmstart.names import stages_group
 from warmstart.plotting import CYCLE, errorbar, fresh_band, n_seeds, summarise
-from warmstart.runs import TUNE, RunTable
+from warmstart.randomness import TUNE
+from warmstart.runs import RunTable
 from warmstart.verdicts import Contrast
 
 NAME = "stages"

@@ -20,7 +20,8 @@ import pandas as pd
 from warmstart.experiments.base import Figure, gap, select
 from warmstart.names import fraction_subset
 from warmstart.plotting import COLORS, n_seeds, summarise, yerr
-from warmstart.runs import PRETRAIN, TUNE, RunTable
+from warmstart.randomness import PRETRAIN, TUNE
+from warmstart.runs import RunTable
 
 NAME = "table1"
 FACTOR: set[str] = set()  # a pair's arms differ only in their parent (the pretraining)

@@ -17,7 +17,8 @@ import pandas as pd
 from warmstart.experiments.base import Figure, arms, gap, gaps, select
 from warmstart.names import segment
 from warmstart.plotting import COLORS, errorbar, n_seeds, summarise
-from warmstart.runs import TUNE, RunTable
+from warmstart.randomness import TUNE
+from warmstart.runs import RunTable
 from warmstart.stats import mean_ci
 from warmstart.verdicts import Contrast
 

@@ -26,9 +26,7 @@ from __future__ import annotations
 import torch
 
 from warmstart.interventions.hooks import Hooks, activations, hidden_layers, recycle
-from warmstart.randomness import seeded
-
-STREAM = 89  # continual backprop's own random stream of each seed
+from warmstart.randomness import CBP, seeded
 
 
 class ContinualBackprop(Hooks):
@@ -67,7 +65,7 @@ class ContinualBackprop(Hooks):
                 moved = torch.where(mask, st["mean"] / correction, 0.0)
                 taps = out.reshape(*out.shape[:3], -1)  # (S, out, H, kernel taps)
                 stack.params[layer.out_bias].detach().add_(torch.einsum("sohk,sh->so", taps, moved))
-            recycle(stack, opt, layer, mask, [seeded(*k, STREAM, i) for k in keys], bias="zero")  # per seed and layer
+            recycle(stack, opt, layer, mask, [seeded(*k, CBP, i) for k in keys], bias="zero")  # per seed and layer
             for k in ("util", "mean", "age"):
                 st[k].masked_fill_(mask, 0.0)
             self.replaced += int(mask.sum())

@@ -15,9 +15,7 @@ from __future__ import annotations
 import torch
 
 from warmstart.interventions.hooks import Hooks, activations, hidden_layers, recycle
-from warmstart.randomness import seeded
-
-STREAM = 83  # ReDo's own random stream of each seed
+from warmstart.randomness import REDO, seeded
 
 
 def scores(h: torch.Tensor) -> torch.Tensor:
@@ -42,7 +40,7 @@ class ReDo(Hooks):
             mask = scores(h) <= self.tau
             self.recycled += int(mask.sum())
             if mask.any():  # each seed and layer its own generator: a seed's draws never depend on the others'
-                recycle(stack, opt, layer, mask, [seeded(*k, STREAM, i) for k in keys], bias="init")
+                recycle(stack, opt, layer, mask, [seeded(*k, REDO, i) for k in keys], bias="init")
 
     def state_dict(self) -> dict:
         return {"steps": self.steps, "recycled": self.recycled}

@@ -2,8 +2,8 @@ import pandas as pd
 import torch
 
 from warmstart.atomic import atomic_write_text
+from warmstart.diagnosis import diagnose
 from warmstart.jobs import job
-from warmstart.run import diagnose
 from warmstart.runs import from_identity
 
 with job(snakemake.log[0]):

@@ -6,7 +6,7 @@ import pandas as pd
 
 from warmstart.atomic import atomic_write_text
 from warmstart.jobs import job
-from warmstart.run import git_commit
+from warmstart.provenance import git_commit
 
 with job(snakemake.log[0]):
     runs = pd.read_csv(snakemake.input.runs).run

@@ -1,0 +1,57 @@
+"""Diagnose a finished run from its saved snapshots: the measurements of ``warmstart.diagnostics``
+on training examples the warm start was pretrained on (*seen*) and on the rest (*unseen*)."""
+
+from __future__ import annotations
+
+import torch
+
+from warmstart import data as datasets
+from warmstart.atomic import load_checked
+from warmstart.diagnostics import flat_params, measure
+from warmstart.randomness import DIAGNOSTIC_SUBSETS, seeded
+from warmstart.starts import fresh_model
+
+
+def diagnostic_subsets(n: int, seen: torch.Tensor, size: int, seed: int) -> dict[str, torch.Tensor]:
+    """``size`` training examples drawn at random from the pretraining subset ``seen`` (examples the
+    warm start was pretrained on) and as many from the rest of the training set (``unseen`` by
+    it), each from its own generator, independent of the permutation the nested subsets are cut
+    from (drawing from that permutation gave the first examples of the 25% subset, all seen)."""
+    mask = torch.zeros(n, dtype=torch.bool)
+    mask[seen.cpu()] = True
+    pools = {"seen": mask.nonzero().flatten(), "unseen": (~mask).nonzero().flatten()}
+    return {
+        half: pool[torch.randperm(len(pool), generator=seeded(seed, DIAGNOSTIC_SUBSETS, i))[:size]]
+        for i, (half, pool) in enumerate(pools.items())
+    }
+
+
+def diagnose(
+    spec: dict, data: str, model_file: str, seen: str, settings: dict, epochs: list[int], noise_epochs: list[int], device: str = "cpu"
+) -> list[dict]:
+    """Diagnostics (``warmstart.diagnostics.measure``) of run ``spec`` at each of ``epochs``, from
+    its saved snapshots (its final state for its last epoch), on ``settings["subset"]`` random
+    training examples of each half (``diagnostic_subsets``; ``seen`` is the pretraining subset's
+    index file); rows ``{run, epoch, half, quantity, value}``; epochs after the run stopped are
+    skipped. The run's start is its epoch-0
+    snapshot (its initialisation if it has none)."""
+    d = datasets.load(data, device)
+    subsets = diagnostic_subsets(len(d["y_train"]), torch.load(seen, weights_only=True), settings["subset"], settings["subset_seed"])
+    model = fresh_model(spec, d["meta"]).to(device)
+    init = flat_params(model)
+    saved = load_checked(model_file)
+    # the end (labelled with the run's epoch cap) is its final state, also when its stopping rule
+    # ended it earlier; grid epochs after such a stop have no snapshot and are skipped
+    states = saved["snapshots"] | {spec["epochs"]: saved["model"]}
+    epochs = [e for e in epochs if e in states]
+    if 0 in states:
+        model.load_state_dict(states[0])
+    start = flat_params(model)
+    rows = []
+    for e in epochs:
+        model.load_state_dict(states[e])
+        for half, idx in subsets.items():
+            x, y = d["x_train"][idx.to(device)], d["y_train"][idx.to(device)]
+            for q, v in measure(model, x, y, init, start, settings, noise=e in noise_epochs).items():
+                rows.append({"run": spec["id"], "epoch": e, "half": half, "quantity": q, "value": v})
+    return rows
