@@ -29,6 +29,7 @@ import copy
 import functools
 import signal
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
@@ -148,6 +149,41 @@ def evaluate(stack: Stack, x: torch.Tensor, y: torch.Tensor, batch: int = 2048, 
     return (loss / len(y)).tolist(), (correct / len(y)).tolist()
 
 
+@dataclass
+class Progress:
+    """Where a shard's training stands; all of it goes into the resume checkpoint. ``epoch``: the
+    last finished epoch; ``step``: the next step of the current one, whose per-step ``losses`` and
+    ``logits`` are kept until its end; ``active``: the seeds still training (indices into the
+    shard, in stack order); ``done``: the final states of those that stopped; ``streak``: each
+    seed's consecutive epochs at the stopping accuracy; ``metrics`` and ``snapshots``: per seed."""
+
+    metrics: list[list[dict]]
+    snapshots: list[dict[int, dict]]
+    active: list[int]
+    epoch: int = 0
+    step: int = 0
+    losses: list[torch.Tensor] = field(default_factory=list)
+    logits: list[torch.Tensor] = field(default_factory=list)
+    done: dict[int, dict] = field(default_factory=dict)
+    streak: dict[int, int] = field(default_factory=dict)
+
+    def log(self, i: int, epoch: int, split: str, loss: float, acc: float) -> None:
+        self.metrics[i].append({"epoch": epoch, "split": split, "loss": loss, "acc": acc})
+
+
+@dataclass(frozen=True)
+class StopRule:
+    """Stop a seed after ``consecutive`` consecutive epochs after epoch ``after`` whose accuracy on
+    its training data, in eval mode, reached ``train_acc`` (``None``: train to the epoch cap)."""
+
+    train_acc: float | None = None
+    consecutive: int = 1
+    after: int = 0
+
+    def fitted(self, acc: float, epoch: int) -> bool:
+        return self.train_acc is not None and acc >= self.train_acc and epoch > self.after
+
+
 def train(
     models: list[nn.Module],
     data: dict,
@@ -176,43 +212,30 @@ def train(
     with ``stop_train_acc``, until ``stop_consecutive`` consecutive epochs after epoch ``stop_from``
     (the end of a drifting data schedule) whose accuracy on its training data (``eval_indices``) in
     eval mode reached it (recorded every epoch as split ``train_eval``; ``epochs`` is then a cap).
-    Each model ends in its final
-    state, in place. Return per model its metric rows ``{epoch, split, loss, acc}`` and its state
-    after each epoch in ``save_epochs`` (0 is the initial state). With ``checkpoint`` set, the
-    shard's state is saved there every ``checkpoint_every`` epochs and on SIGTERM (then
-    ``Interrupted`` is raised), and training resumes from it when it exists. ``bf16`` runs forward
-    and loss under bf16 autocast; ``compile`` trains through ``torch.compile`` of the forward.
-    ``hooks`` (``warmstart.interventions``) is what an intervention does during training: a
-    penalty on each seed's loss, a changed gradient (SAM), an edit after each update."""
+    Each model ends in its final state, in place. Return per model its metric rows ``{epoch, split,
+    loss, acc}`` and its state after each epoch in ``save_epochs`` (0 is the initial state). With
+    ``checkpoint`` set, the shard's state is saved there every ``checkpoint_every`` epochs and on
+    SIGTERM (then ``Interrupted`` is raised), and training resumes from it when it exists. ``bf16``
+    runs forward and loss under bf16 autocast; ``compile`` trains through ``torch.compile`` of the
+    forward. ``hooks`` (``warmstart.interventions``) is what an intervention does during training:
+    a penalty on each seed's loss, a changed gradient (SAM), an edit after each update."""
     x, y = data["x_train"], data["y_train"]
-    stack = Stack(models)
+    stack, hooks, rule = Stack(models), hooks or Hooks(), StopRule(stop_train_acc, stop_consecutive, stop_from)
     forward = torch.compile(stack.forward) if compile else stack.forward
-    hooks = hooks or Hooks()
     ev = eval_indices if eval_indices is not None else torch.arange(len(y), device=x.device)
-    x_fit, y_fit = x[ev], y[ev]  # the run's training data, evaluated in eval mode at epoch 0 and by the stopping rule
-    state = {"epoch": 0, "step": 0, "losses": [], "logits": [], "active": list(range(len(models))), "done": {}, "streak": {}}
-    state |= {"metrics": [[] for _ in models], "snapshots": [{} for _ in models]}
+    fit = (x[ev], y[ev])  # the run's training data, evaluated in eval mode at epoch 0 and by the stopping rule
     if checkpoint and Path(checkpoint).exists():
-        state = load_checked(checkpoint)
-        state.setdefault("streak", {})  # a checkpoint written before the consecutive-epochs rule
-        stack.params = {k: v.to(x.device).requires_grad_() for k, v in state.pop("params").items()}
-        stack.buffers = {k: v.to(x.device) for k, v in state.pop("buffers").items()}
+        p, saved = resume(checkpoint, stack, x.device)
         opt = Optimizer(optimizer, stack.params.values(), lr, weight_decay)
-        opt.load_state_dict(state.pop("optimizer"))
-        hooks.load_state_dict(state.pop("hooks", {}))
-        state["losses"], state["logits"] = [t.to(x.device) for t in state["losses"]], [t.to(x.device) for t in state["logits"]]
+        opt.load_state_dict(saved["optimizer"])
+        hooks.load_state_dict(saved["hooks"])
     else:
         opt = Optimizer(optimizer, stack.params.values(), lr, weight_decay)
-        for split, (xs, ys) in (("train", (x_fit, y_fit)), ("test", (data["x_test"], data["y_test"]))):
-            for i, row in enumerate(zip(*evaluate(stack, xs, ys, bf16=bf16))):
-                state["metrics"][i].append(dict(zip(("epoch", "split", "loss", "acc"), (0, split, *row))))
-        if 0 in save_epochs:
-            for i in state["active"]:
-                state["snapshots"][i][0] = stack.state(i)
+        p = start(stack, fit, data, save_epochs, bf16)
 
     def save() -> None:
         tensors = {"params": stack.params, "buffers": stack.buffers, "optimizer": opt.state_dict(), "hooks": hooks.state_dict()}
-        save_checked(state | tensors, checkpoint)
+        save_checked(vars(p) | tensors, checkpoint)
 
     def closure(xb: torch.Tensor, yb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         with autocast(x, bf16):
@@ -222,60 +245,97 @@ def train(
         (loss + hooks.penalty(stack.params)).sum().backward()  # each seed's gradient is its own
         return out, loss
 
-    stop = []
-    previous = signal.signal(signal.SIGTERM, lambda *_: stop.append(1)) if checkpoint else None
+    sigterm = []
+    previous = signal.signal(signal.SIGTERM, lambda *_: sigterm.append(1)) if checkpoint else None
     try:
         stack.train(True)
-        while state["epoch"] < epochs and state["active"]:
-            e, active = state["epoch"] + 1, state["active"]
-            orders = torch.stack([schedule(seeded(*order_seeds[i], e), e) for i in active]).to(x.device)  # (seeds, n)
-            for step in range(state["step"], -(-orders.shape[1] // batch_size)):
+        while p.epoch < epochs and p.active:
+            e = p.epoch + 1
+            orders = torch.stack([schedule(seeded(*order_seeds[i], e), e) for i in p.active]).to(x.device)  # (seeds, n)
+            for step in range(p.step, -(-orders.shape[1] // batch_size)):
                 idx = orders[:, step * batch_size : (step + 1) * batch_size]
                 xb, yb = x[idx], y[idx]
                 if augment:
-                    xb = torch.stack([flip_crop(xb[j], seeded(*order_seeds[i], e, step + 1, AUGMENT)) for j, i in enumerate(active)])
+                    xb = torch.stack([flip_crop(xb[j], seeded(*order_seeds[i], e, step + 1, AUGMENT)) for j, i in enumerate(p.active)])
                 out, loss = closure(xb, yb)
                 hooks.gradient(stack.params, functools.partial(closure, xb, yb))
                 opt.step()
-                hooks.after_step(stack, opt, xb, [(*order_seeds[i], e, step + 1) for i in active])
-                state["losses"].append(loss.detach())  # reduced at the epoch's end: no kernel, no sync per step
-                state["logits"].append(out.detach().float())
-                state["step"] = step + 1
-                if stop:
+                hooks.after_step(stack, opt, xb, [(*order_seeds[i], e, step + 1) for i in p.active])
+                p.losses.append(loss.detach())  # reduced at the epoch's end: no kernel, no sync per step
+                p.logits.append(out.detach().float())
+                p.step = step + 1
+                if sigterm:
                     save()
                     raise Interrupted(f"SIGTERM at epoch {e}, step {step + 1}: saved {checkpoint}")
-            n = orders.shape[1]
-            sizes = torch.tensor([o.shape[1] for o in state["logits"]], device=x.device, dtype=state["losses"][0].dtype)
-            train_loss = (torch.stack(state["losses"], 1) @ sizes / n).tolist()
-            train_acc = ((torch.cat(state["logits"], 1).argmax(-1) == y[orders]).sum(1) / n).tolist()
-            test_loss, test_acc = evaluate(stack, data["x_test"], data["y_test"], bf16=bf16)
-            if stop_train_acc is not None:
-                fit_loss, fit_acc = evaluate(stack, x_fit, y_fit, bf16=bf16)
-            for j, i in enumerate(active):
-                state["metrics"][i] += [
-                    {"epoch": e, "split": "train", "loss": train_loss[j], "acc": train_acc[j]},
-                    {"epoch": e, "split": "test", "loss": test_loss[j], "acc": test_acc[j]},
-                ]
-                if stop_train_acc is not None:
-                    state["metrics"][i].append({"epoch": e, "split": "train_eval", "loss": fit_loss[j], "acc": fit_acc[j]})
-                    fitted = fit_acc[j] >= stop_train_acc and e > stop_from
-                    state["streak"][i] = state["streak"].get(i, 0) + 1 if fitted else 0
-                if e in save_epochs:
-                    state["snapshots"][i][e] = stack.state(j)
-            finished = [j for j, i in enumerate(active) if state["streak"].get(i, 0) >= stop_consecutive]
-            state["done"] |= {active[j]: stack.state(j) for j in finished}  # a finished seed leaves the stack
-            if finished:
-                rows = torch.tensor([j for j in range(len(active)) if j not in finished], dtype=torch.long, device=x.device)
-                stack.select(rows, opt.select(rows))
-                hooks.select(rows)
-                state["active"] = [active[j] for j in rows.tolist()]
-            state.update(epoch=e, step=0, losses=[], logits=[])
+            end_epoch(p, stack, e, y[orders], data, fit, rule, save_epochs, bf16)
+            retire(p, stack, opt, hooks, rule)
             if checkpoint and checkpoint_every and e % checkpoint_every == 0 and e < epochs:
                 save()
     finally:
         if checkpoint:
             signal.signal(signal.SIGTERM, previous)
-    finals = state["done"] | {i: stack.state(j) for j, i in enumerate(state["active"])}
+    finals = p.done | {i: stack.state(j) for j, i in enumerate(p.active)}
     for i, model in enumerate(models):
         model.load_state_dict(finals[i])
-    return list(zip(state["metrics"], state["snapshots"], strict=True))
+    return list(zip(p.metrics, p.snapshots, strict=True))
+
+
+def start(stack: Stack, fit: tuple, data: dict, save_epochs: tuple[int, ...], bf16: bool) -> Progress:
+    """A shard's progress at epoch 0: every seed evaluated (eval mode) on its training data
+    (``fit``) and the test set, and its initial state kept when 0 is in ``save_epochs``."""
+    p = Progress(metrics=[[] for _ in range(len(stack))], snapshots=[{} for _ in range(len(stack))], active=list(range(len(stack))))
+    for split, (xs, ys) in (("train", fit), ("test", (data["x_test"], data["y_test"]))):
+        for i, row in enumerate(zip(*evaluate(stack, xs, ys, bf16=bf16))):
+            p.log(i, 0, split, *row)
+    if 0 in save_epochs:
+        for i in p.active:
+            p.snapshots[i][0] = stack.state(i)
+    return p
+
+
+def resume(checkpoint: str | Path, stack: Stack, device: torch.device) -> tuple[Progress, dict]:
+    """The progress saved in ``checkpoint``, with the stack's state restored, and the saved state
+    of the optimiser and the hooks (``{"optimizer": ..., "hooks": ...}``)."""
+    state = load_checked(checkpoint)
+    stack.params = {k: v.to(device).requires_grad_() for k, v in state.pop("params").items()}
+    stack.buffers = {k: v.to(device) for k, v in state.pop("buffers").items()}
+    saved = {"optimizer": state.pop("optimizer"), "hooks": state.pop("hooks", {})}
+    state["losses"], state["logits"] = [t.to(device) for t in state["losses"]], [t.to(device) for t in state["logits"]]
+    return Progress(**state), saved
+
+
+def end_epoch(p: Progress, stack: Stack, e: int, targets: torch.Tensor, data: dict, fit: tuple, rule: StopRule,
+              save_epochs: tuple[int, ...], bf16: bool) -> None:  # fmt: skip
+    """Log epoch ``e`` of every active seed: training loss and accuracy as the mean over its steps
+    (``targets``: the labels in each seed's order), the test set, and with a stopping rule the
+    eval-mode accuracy on its training data (split ``train_eval``), which extends or breaks its
+    streak; keep the snapshot of a ``save_epochs`` epoch."""
+    n = targets.shape[1]
+    sizes = torch.tensor([o.shape[1] for o in p.logits], device=targets.device, dtype=p.losses[0].dtype)
+    train_loss = (torch.stack(p.losses, 1) @ sizes / n).tolist()
+    train_acc = ((torch.cat(p.logits, 1).argmax(-1) == targets).sum(1) / n).tolist()
+    test_loss, test_acc = evaluate(stack, data["x_test"], data["y_test"], bf16=bf16)
+    fit_loss, fit_acc = evaluate(stack, *fit, bf16=bf16) if rule.train_acc is not None else (None, None)
+    for j, i in enumerate(p.active):
+        p.log(i, e, "train", train_loss[j], train_acc[j])
+        p.log(i, e, "test", test_loss[j], test_acc[j])
+        if fit_acc is not None:
+            p.log(i, e, "train_eval", fit_loss[j], fit_acc[j])
+            p.streak[i] = p.streak.get(i, 0) + 1 if rule.fitted(fit_acc[j], e) else 0
+        if e in save_epochs:
+            p.snapshots[i][e] = stack.state(j)
+    p.epoch, p.step, p.losses, p.logits = e, 0, [], []
+
+
+def retire(p: Progress, stack: Stack, opt: Optimizer, hooks: Hooks, rule: StopRule) -> None:
+    """Seeds whose streak reached the rule leave the stack (and the optimiser's and hooks' state)
+    with their final state kept, so they stop changing while the others go on."""
+    finished = [j for j, i in enumerate(p.active) if p.streak.get(i, 0) >= rule.consecutive]
+    if not finished:
+        return
+    p.done |= {p.active[j]: stack.state(j) for j in finished}
+    device = next(iter(stack.params.values())).device
+    rows = torch.tensor([j for j in range(len(p.active)) if j not in finished], dtype=torch.long, device=device)
+    stack.select(rows, opt.select(rows))
+    hooks.select(rows)
+    p.active = [p.active[j] for j in rows.tolist()]
