@@ -23,9 +23,8 @@ def study(seeds: int | None = None, **experiments) -> dict:
                 section["seeds"] = seeds
         tiny["seeds"] = seeds
     update_config(config, tiny)
-    config["experiments"] = {k: v for k, v in config["experiments"].items() if k in tiny["experiments"]}
-    if experiments:
-        config["experiments"] = {k: config["experiments"][k] | v for k, v in experiments.items()}
+    named = experiments or {k: {} for k in tiny["experiments"]}
+    config["experiments"] = {k: v | named[k] if k in named else {"enabled": False} for k, v in config["experiments"].items()}
     return validate(config, ROOT / "workflow/schemas/config.schema.yaml")
 
 
@@ -101,7 +100,7 @@ def test_reset_sets_default_to_every_suffix_and_speed_reuses_them(mode):
 def test_the_default_reset_is_the_papers_resampling():
     config = study()
     defaults = experiments.build(
-        validate(config | {"experiments": {"reset": {"enabled": True}}}, ROOT / "workflow/schemas/config.schema.yaml")
+        validate(config | {"experiments": {n: {"enabled": n == "reset"} for n in experiments.EXPERIMENTS}}, ROOT / "workflow/schemas/config.schema.yaml")
     )
     assert {r["reset_mode"] for r in defaults.runs.values() if r["reset"]} == {"resample"}
 

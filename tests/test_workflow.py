@@ -252,15 +252,15 @@ EVERY_FIGURE = set(experiments.figures(study()))
     "path,figures,others",
     [
         # its figure and those of the experiments that use its code (speed and the arena build on reset, the chain on the
-        # arena), its verdicts (the module holds them) with what reads them (the overview, Table 1): no training
+        # arena), its verdicts (the module holds them) with what reads them (the overview, Table 1's table): no training
         (
             "warmstart/experiments/reset.py",
             {"reset", "speed", "arena", "chain", "chain_diagnostics", "primary"},
-            {"gap", "summary", "table1"},
+            {"gap", "summary", "table"},
         ),
         ("warmstart/summary.py", set(), {"summary"}),
         # the verdict rules: the tables that carry their columns, and everything drawn from them
-        ("warmstart/verdicts.py", EVERY_FIGURE, {"tables", "gap", "summary", "table1"}),
+        ("warmstart/verdicts.py", EVERY_FIGURE, {"tables", "gap", "summary", "table"}),
         ("warmstart/style.mplstyle", EVERY_FIGURE, set()),
     ],
     ids=["an experiment", "the summary", "the verdict rules", "the plotting style"],

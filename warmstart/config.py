@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 
 import jsonschema
 import yaml
 
+from warmstart import experiments
 from warmstart.errors import ConfigError
-from warmstart.experiments.arena import label as arena_label
-from warmstart.units import unit_names
 
 
 def _key(path) -> str:
@@ -27,11 +27,31 @@ def _message(e: jsonschema.ValidationError) -> str:
 
 
 def _fill_defaults(config: dict, schema: dict) -> None:
+    """Fill in the schema's defaults, in place; a section the config leaves out is filled in too
+    when its keys have defaults (a new experiment's section: then its ``enabled`` default holds)."""
     for key, sub in schema.get("properties", {}).items():
         if key not in config and "default" in sub:
-            config[key] = sub["default"]
+            config[key] = copy.deepcopy(sub["default"])
+        elif key not in config and any("default" in p for p in sub.get("properties", {}).values()):
+            config[key] = {}
         if isinstance(config.get(key), dict):
             _fill_defaults(config[key], sub)
+
+
+def _complete(config: dict, schema: dict) -> None:
+    """Every enabled experiment's section gives the keys its schema has no default for (its grids;
+    ``seeds`` falls back to the study's): an experiment left out of a config is on when its schema
+    says so, and then needs them."""
+    for name in experiments.enabled(config):
+        module = experiments.MODULES[name]
+        path = [module.SECTION] if hasattr(module, "SECTION") else ["experiments", name]
+        sub = schema
+        for key in path:
+            sub = sub["properties"][key]
+        given = experiments.section(config, name)
+        missing = [k for k, p in sub.get("properties", {}).items() if "default" not in p and k != "seeds" and k not in given]
+        if missing:
+            raise ConfigError(f"config key {'.'.join([*path, missing[0]])}: required while {name} is enabled (it has no default)")
 
 
 def _sort_keys(config: dict) -> None:
@@ -57,81 +77,21 @@ def validate(config: dict, schema_path: str | Path) -> dict:
     if errors:
         raise ConfigError(_message(jsonschema.exceptions.best_match(errors)))
     _fill_defaults(config, schema)
+    errors = sorted(jsonschema.Draft202012Validator(schema).iter_errors(config), key=lambda e: list(e.absolute_path))
+    if errors:  # a section filled in from its defaults alone that lacks a required key
+        raise ConfigError(_message(jsonschema.exceptions.best_match(errors)))
     t, on_gpu = config["train"], config["train"]["device"].startswith("cuda")
     t["precision"] = ("bf16" if on_gpu else "fp32") if t["precision"] == "auto" else t["precision"]
     t["channels_last"] = on_gpu if t["channels_last"] is None else t["channels_last"]
-    fr = config["experiments"].get("fraction", {})
-    if fr.get("enabled") and fr["curves_fraction"] not in fr["fractions"]:
-        raise ConfigError(
-            f"config key experiments.fraction.curves_fraction: {fr['curves_fraction']} must be one of "
-            f"experiments.fraction.fractions {fr['fractions']}"
-        )
     if config["train"]["augment"] and config["dataset"]["name"] == "mnist1d":
         raise ConfigError("config key train.augment: flip and crop apply to images only; set it to false for mnist1d")
-    grid = t["snapshot_epochs"]
-    pl = config["experiments"].get("pretrain_length", {})
-    off = [e for e in pl.get("epochs", []) if e != max(pl["epochs"]) and e not in grid["pretrain"]] if pl.get("enabled") else []
-    if off:
-        raise ConfigError(
-            f"config key experiments.pretrain_length.epochs: {off[0]} is not on train.snapshot_epochs.pretrain {grid['pretrain']}; "
-            "warm starts from shorter pretraining come from that grid's snapshots"
-        )
-    diag = config.get("diagnostics", {})
-    off = [e for e in [0, *diag.get("epochs", [])] if e < t["tune_epochs"] and e not in grid["tune"]] if diag.get("enabled") else []
-    if off:
-        raise ConfigError(
-            f"config key diagnostics.epochs: {off[0]} is not on train.snapshot_epochs.tune {grid['tune']} "
-            "(the start, 0, is always diagnosed); diagnostics read that grid's snapshots"
-        )
-
-    def seeds(s: int | list[int]) -> set[int]:
-        return set(range(s)) if isinstance(s, int) else set(s)
-
-    if diag.get("enabled") and "seeds" in diag and fr.get("enabled"):
-        extra = seeds(diag["seeds"]) - seeds(fr.get("seeds", config["seeds"]))
-        if extra:
-            raise ConfigError(f"config key diagnostics.seeds: seed {min(extra)} is not a seed of experiments.fraction")
-    sp = config["experiments"].get("shrink_perturb", {})
-    if sp.get("enabled") and (sp["primary"]["shrink"] not in sp["shrink"] or sp["primary"]["perturb"] not in sp["perturb"]):
-        raise ConfigError(
-            f"config key experiments.shrink_perturb.primary: {sp['primary']} must be a setting of the grid "
-            f"(shrink {sp['shrink']}, perturb {sp['perturb']})"
-        )
-    ar = config["experiments"].get("arena", {})
-    for i, arm in enumerate(ar.get("arms", []) if ar.get("enabled") else []):
-        grid = ar["grids"].get(arm["name"], {})
-        off = [k for k, values in grid.items() if arm.get(k) not in values]
-        if off:
-            raise ConfigError(
-                f"config key experiments.arena.arms[{i}].{off[0]}: {arm.get(off[0])} must be one of experiments.arena.grids."
-                f"{arm['name']}.{off[0]} {grid[off[0]]} (chosen on the validation split)"
-            )
-        if arm["name"] in ("redo", "cbp") and config["model"]["name"] not in ("mlp", "cnn"):
-            raise ConfigError(
-                f"config key experiments.arena.arms[{i}].name: {arm['name']} needs a model of Linear/Conv + ReLU units (mlp, cnn), "
-                f"not {config['model']['name']}"
-            )
-        units = unit_names(config["model"]["name"], config["model"]["depth"])
-        if arm["name"] == "reset" and arm["units"] not in [*units, "all"]:
-            raise ConfigError(f"config key experiments.arena.arms[{i}].units: {arm['units']!r} must be all or one of {', '.join(units)}")
-    ch = config["experiments"].get("chain", {})
-    labels = [arena_label(a) for a in ar.get("arms", [])]
-    unknown = [a for a in ch.get("arms", []) if a not in labels] if ch.get("enabled") else []
-    if unknown:
-        raise ConfigError(f"config key experiments.chain.arms: {unknown[0]!r} is not an arm of experiments.arena ({', '.join(labels)})")
-    if pl.get("enabled") and pl["few_epochs"] not in pl["epochs"]:
-        raise ConfigError(f"config key experiments.pretrain_length.few_epochs: {pl['few_epochs']} must be one of epochs {pl['epochs']}")
     pr = config["protocol"]
     if pr["read"]["train_acc"] <= pr["start_fit_validation"]:
         raise ConfigError(
             f"config key protocol.read.train_acc: {pr['read']['train_acc']} must lie above protocol.start_fit_validation "
             f"({pr['start_fit_validation']}), the training accuracy a warm start already has at its start on the validation split"
         )
-    sh = config["experiments"].get("smooth_shift", {})
-    if sh.get("enabled") and sh["shift_epochs"] + pr["read"]["consecutive"] > t["tune_epochs"]:
-        raise ConfigError(
-            f"config key experiments.smooth_shift.shift_epochs: {sh['shift_epochs']} plus protocol.read.consecutive "
-            f"({pr['read']['consecutive']}) must not exceed train.tune_epochs ({t['tune_epochs']}): both arms are read after the drift"
-        )
+    _complete(config, schema)
+    experiments.check(config)
     _sort_keys(config)
     return config

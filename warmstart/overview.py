@@ -52,5 +52,6 @@ FIGURES = {
         "for an equivalence, the one its TOST decides on), oriented so that "
         "the paper's claimed effect lies right of 0; grey bands are the margins of claimed equivalences; colours give each "
         "contrast's status after Holm's correction (results/tables/contrasts.csv).",
+        readme=True,
     )
 }

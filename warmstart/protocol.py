@@ -38,15 +38,17 @@ def read_rule(config: dict) -> dict:
 def declared(config: dict) -> dict:
     """What the protocol's hash covers: the ``protocol`` section, the number of seeds of every
     enabled experiment (a confirmation's seed offset moves them, it does not change how many), the
-    epoch caps of tuning and the epoch after which the smooth shift's arms may be read."""
+    epoch caps of tuning and the epoch after which an experiment's arms may be read (its module's
+    ``READ_AFTER``: the key of its section that holds it; the smooth shift's drift)."""
     n = lambda s: s if isinstance(s, int) else len(s)  # noqa: E731
     exps = config["experiments"]
     seeds = {k: n(v.get("seeds", config["seeds"])) for k, v in sorted(exps.items()) if v.get("enabled")}
     caps = {"train": config["train"]["tune_epochs"]} | {
         k: v["tune_epochs"] for k, v in sorted(exps.items()) if v.get("enabled") and v.get("tune_epochs")
     }
-    shift = exps.get("smooth_shift", {})
-    after = {"smooth_shift": shift["shift_epochs"]} if shift.get("enabled") else {}
+    from warmstart.experiments import MODULES  # noqa: PLC0415 (the experiments' modules build runs, which read the protocol)
+
+    after = {k: v[MODULES[k].READ_AFTER] for k, v in sorted(exps.items()) if v.get("enabled") and hasattr(MODULES[k], "READ_AFTER")}
     return {"protocol": config["protocol"], "seeds": seeds, "caps": caps, "read_after": after}
 
 

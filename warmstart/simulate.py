@@ -59,7 +59,8 @@ def rates(config: dict, draws: int, ses: tuple[float, ...], margins: dict[str, f
     simulated studies with no effect (``effect_se`` 0) and with the claim planted at each of ``ses``
     standard errors."""
     rows, rng = rows_of(config), np.random.default_rng(seed)
-    settings = {n: experiments.settings(config, n) for n in experiments.enabled(config) if n != "hypothesis"}
+    on = [n for n in experiments.enabled(config) if getattr(experiments.MODULES[n], "READS", ("final",)) == ("final",)]
+    settings = {n: experiments.settings(config, n) for n in on}  # those judged from final.csv alone
     out: list[dict] = []
     for _ in range(draws):
         final = null_final(rows, rng)

@@ -14,19 +14,6 @@ from warmstart.experiments import MODULES
 from warmstart.tables import fitted_share
 from warmstart.verdicts import describe, verdict
 
-HYPOTHESIS_WORDS = {
-    "reproduced": "supported",
-    "partly reproduced": "partly supported",
-    "not reproduced": "not supported",
-    "inconclusive": "inconclusive",
-    "not converged": "not converged",
-}
-# the arena's claims are "the intervention closes the gap": their verdicts read as what it does
-ARENA_WORDS = {"reproduced": "closes the gap", "partly reproduced": "narrows the gap",
-               "not reproduced": "not shown better than plain warm; a contrast against the claim",
-               "inconclusive": "not shown better than plain warm"}  # fmt: skip
-WORDS = {"hypothesis": HYPOTHESIS_WORDS, "arena": ARENA_WORDS}
-
 
 def _pct(x: float) -> str:
     return f"{100 * x:.2f}"
@@ -69,7 +56,7 @@ def claim_verdicts(name: str, contrasts: pd.DataFrame, notes: list[str], claims:
         rows = c[c.claim == key]
         v = verdict(rows)
         verdicts[key] = v
-        word = WORDS.get(name, {}).get(v, v)
+        word = _word(name, v)
         label = "" if len(claims) == 1 else f" ({key.replace('_', ' ')})"
         none = "" if len(rows) else " — no primary contrast could be formed from the conditions run"
         lines += [
@@ -87,8 +74,8 @@ def claim_verdicts(name: str, contrasts: pd.DataFrame, notes: list[str], claims:
 def experiment_section(name: str, gap: pd.DataFrame, final: pd.DataFrame, body: list[str]) -> str:
     """Markdown of one experiment: its conditions, then ``body`` (``claim_verdicts``'s lines)."""
     lines = [f"## {MODULES[name].TITLE} (`{name}`)", ""]
-    if name != "hypothesis":
-        mine = final[final.experiment == name]
+    mine = final[final.experiment == name]
+    if len(mine):  # an experiment with pairs of its own (the hypothesis reads the fraction experiment's)
         k, n = fitted_share(mine)
         lines += [f"Pairs fitted where read (both arms at the protocol's training accuracy at every epoch read): {k} of {n} "
                   f"({100 * k / max(n, 1):.0f}%).", ""]  # fmt: skip
@@ -146,7 +133,7 @@ def summary(gap: pd.DataFrame, final: pd.DataFrame, contrasts: pd.DataFrame, not
     judged = {name: claim_verdicts(name, contrasts, notes[name], claims[name]) for name in names}
     for name in names:
         for key, v in judged[name][1].items():
-            word = WORDS.get(name, {}).get(v, v)
+            word = _word(name, v)
             overview.append(f"| [{MODULES[name].TITLE}](#{name}) | {key.replace('_', ' ')} | {word} |")
     k, n = fitted_share(final)
     version = f"Judged under protocol version {stamp['version']} (hash `{stamp['hash']}`, docs/protocol.md). " if stamp else ""
@@ -172,7 +159,9 @@ def summary(gap: pd.DataFrame, final: pd.DataFrame, contrasts: pd.DataFrame, not
 
 
 def _word(exp: str, v: str) -> str:
-    return WORDS.get(exp, {}).get(v, v)
+    """A verdict in the words of experiment ``exp`` (its module's ``WORDS``: the hypothesis is
+    "supported", an arena arm "closes the gap")."""
+    return getattr(MODULES[exp], "WORDS", {}).get(v, v)
 
 
 def confirmation(original: pd.DataFrame, confirm: pd.DataFrame) -> str:

@@ -1,69 +1,70 @@
 """The registry of experiments, one module each (``base`` says what a module defines), and the
 study's run table built from them.
 
-Adding an experiment: write its module, list it in ``MODULES``, add its section to the config
-schema and to ``configs/tiny.yaml``. Everything else (rules, figures, tables, summary) follows.
+Adding an experiment: write its module here (it is found by itself: every module of this package
+that defines ``NAME``), add its section to the config schema and to ``configs/tiny.yaml``.
+Everything else (rules, figures, tables, summary) follows.
 """
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from types import ModuleType
 
 import pandas as pd
 
 from warmstart import overview
-from warmstart.experiments import (
-    arena,
-    chain,
-    fraction,
-    hypothesis,
-    pretrain_length,
-    reset,
-    shrink_perturb,
-    smooth_shift,
-    speed,
-    stages,
-    table1,
-    tune_lr,
-    width_depth,
-)
 from warmstart.experiments.base import Figure, study_keys
 from warmstart.runs import RunTable
 from warmstart.verdicts import CONTRAST_COLUMNS, judge
 
-# in the order of the summary; ``hypothesis`` reads the diagnostics of ``fraction``
-ORDER = (
-    fraction,
-    pretrain_length,
-    smooth_shift,
-    stages,
-    width_depth,
-    reset,
-    speed,
-    tune_lr,
-    shrink_perturb,
-    table1,
-    arena,
-    chain,
-    hypothesis,
-)
-MODULES: dict[str, ModuleType] = {m.NAME: m for m in ORDER}
-EXPERIMENTS = [name for name in MODULES if name != "hypothesis"]
+
+def discover() -> dict[str, ModuleType]:
+    """Every experiment module of this package (one that defines ``NAME``), by ``ORDER``."""
+    found = [importlib.import_module(f"{__name__}.{m.name}") for m in pkgutil.iter_modules(__path__) if m.name != "base"]
+    found = [m for m in found if hasattr(m, "NAME")]
+    return {m.NAME: m for m in sorted(found, key=lambda m: (getattr(m, "ORDER", 1000), m.NAME))}
+
+
+MODULES: dict[str, ModuleType] = discover()
+EXPERIMENTS = [name for name, m in MODULES.items() if getattr(m, "PAIRS", True)]  # those that add pairs of their own
+
+
+def section(config: dict, name: str) -> dict:
+    """Experiment ``name``'s config section: ``experiments.<name>``, or the module's ``SECTION``."""
+    m = MODULES[name]
+    return config[m.SECTION] if hasattr(m, "SECTION") else config["experiments"].get(name, {})
 
 
 def enabled(config: dict) -> list[str]:
-    """The experiments the config runs (``hypothesis`` when diagnostics are on with ``fraction``)."""
-    on = [n for n in EXPERIMENTS if config["experiments"].get(n, {}).get("enabled", False)]
-    if config.get("diagnostics", {}).get("enabled") and "fraction" in on:
-        on.append("hypothesis")
+    """The experiments the config runs: those whose section is enabled (the schema's default
+    where the config is silent; ``config.validate`` fills it in) and whose ``NEEDS`` are."""
+    on: list[str] = []
+    for name, m in MODULES.items():
+        if section(config, name).get("enabled", False) and all(n in on for n in getattr(m, "NEEDS", ())):
+            on.append(name)
     return on
 
 
 def settings(config: dict, name: str) -> dict:
-    """What experiment ``name``'s runs, verdicts and figures read: its config section (the
-    ``diagnostics`` section for ``hypothesis``) and the study-level keys of ``base.study_keys``."""
-    section = config["diagnostics"] if name == "hypothesis" else config["experiments"][name]
-    return dict(section) | study_keys(config)
+    """What experiment ``name``'s runs, verdicts and figures read: its config section and the
+    study-level keys of ``base.study_keys``."""
+    return dict(section(config, name)) | study_keys(config)
+
+
+def check(config: dict) -> None:
+    """Each enabled experiment's checks of its settings against the rest of the config (its
+    module's ``check(cfg, config)``, raising ``ConfigError``), which a schema cannot express."""
+    for name in enabled(config):
+        if hasattr(MODULES[name], "check"):
+            MODULES[name].check(section(config, name), config)
+
+
+def tables(config: dict) -> dict[str, str]:
+    """Every extra table of the enabled experiments (a module's ``TABLES``: file name -> function
+    of ``gap.csv``): table file name -> its experiment."""
+    return {file: name for name in enabled(config) for file in getattr(MODULES[name], "TABLES", {})}
 
 
 def owner(name: str) -> ModuleType:

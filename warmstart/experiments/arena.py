@@ -23,6 +23,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from warmstart.errors import ConfigError
 from warmstart.experiments.base import Figure, arms, select
 from warmstart.experiments.reset import reset_path
 from warmstart.names import segment, segments, value
@@ -33,8 +34,13 @@ from warmstart.units import unit_names
 from warmstart.verdicts import Contrast
 
 NAME = "arena"
+ORDER = 110  # its place in the summary
 TITLE = "Arena of plasticity interventions"
 CLAIM_WORD = "Claim tested"  # not a paper's: one per intervention
+# its claims are "the intervention closes the gap": their verdicts read as what it does
+WORDS = {"reproduced": "closes the gap", "partly reproduced": "narrows the gap",
+         "not reproduced": "not shown better than plain warm; a contrast against the claim",
+         "inconclusive": "not shown better than plain warm"}  # fmt: skip
 FACTOR = {"reset", "reset_mode", "shrink", "perturb", "intervention"}  # a pair's arms may differ in these, besides parent
 ONE_PARENT = True  # its arms are compared with each other: every warm arm of a seed starts from one pretraining
 
@@ -80,6 +86,26 @@ def warm_run(t: RunTable, s, pre: dict, seed: int, arm: dict) -> dict:
     else:
         path = "-".join([arm["name"]] + [segment(k, v) for k, v in arm.items() if k != "name"])
     return t.warm(s, pre, seed, path=path, **fields)
+
+
+def check(cfg: dict, config: dict) -> None:
+    """Each arm's setting is one of its grid's (chosen on the validation split), and fits the model."""
+    units = unit_names(config["model"]["name"], config["model"]["depth"])
+    for i, arm in enumerate(cfg["arms"]):
+        grid = cfg["grids"].get(arm["name"], {})
+        off = [k for k, values in grid.items() if arm.get(k) not in values]
+        if off:
+            raise ConfigError(
+                f"config key experiments.arena.arms[{i}].{off[0]}: {arm.get(off[0])} must be one of experiments.arena.grids."
+                f"{arm['name']}.{off[0]} {grid[off[0]]} (chosen on the validation split)"
+            )
+        if arm["name"] in ("redo", "cbp") and config["model"]["name"] not in ("mlp", "cnn"):
+            raise ConfigError(
+                f"config key experiments.arena.arms[{i}].name: {arm['name']} needs a model of Linear/Conv + ReLU units (mlp, cnn), "
+                f"not {config['model']['name']}"
+            )
+        if arm["name"] == "reset" and arm["units"] not in [*units, "all"]:
+            raise ConfigError(f"config key experiments.arena.arms[{i}].units: {arm['units']!r} must be all or one of {', '.join(units)}")
 
 
 def runs(t: RunTable, cfg: dict) -> None:
@@ -188,5 +214,6 @@ FIGURES = {
         "Every intervention's gap to the fresh start (fresh minus the warm start with the intervention, paired by seed, 95% "
         "interval), best first, with the plain warm start's gap (dashed) and fresh ± the equivalence margin (band); right, "
         "its cost: epochs to the stopping threshold and training seconds per run.",
+        readme=True,
     )
 }

@@ -26,11 +26,13 @@ from warmstart.verdicts import Contrast
 @dataclass(frozen=True)
 class Figure:
     """One figure: ``draw(tables, cfg)`` returns a matplotlib figure drawn from the named
-    ``tables`` (``final``, ``metrics``, ``diagnostics``); ``caption`` is its caption in the report."""
+    ``tables`` (``final``, ``metrics``, ``diagnostics``, ``timing``); ``caption`` is its caption in
+    the report; ``readme``: shown in the README (``snakemake docs`` copies it into ``docs/``)."""
 
     draw: Callable
     tables: tuple[str, ...]
     caption: str
+    readme: bool = False
 
 
 def select(final: pd.DataFrame, experiment: str, **where: object) -> pd.DataFrame:

@@ -23,6 +23,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import pandas as pd
 
+from warmstart.errors import ConfigError
 from warmstart.experiments import arena
 from warmstart.experiments.base import Figure, gap, gaps, select
 from warmstart.names import condition, fraction_subset
@@ -33,6 +34,7 @@ from warmstart.stats import mean_ci
 from warmstart.verdicts import Contrast
 
 NAME = "chain"
+ORDER = 120  # its place in the summary
 TITLE = "A continual chain of tasks"
 CLAIMS = {
     "main": "When the training data arrive in chunks and each round trains on all data seen so far, warm-starting every round from "
@@ -53,6 +55,14 @@ def round_run(t: RunTable, s: Setting, cfg: dict, path: str, k: int, seed: int, 
     subset = None if f == 1 else fraction_subset(f)
     return t.run(s, f"chain~{cfg['chunks']}/{path}/round~{k}", seed, CHAIN + k, parent=parent["id"] if parent else None,
                  subset=subset, stop=stop, **fields)  # fmt: skip
+
+
+def check(cfg: dict, config: dict) -> None:
+    """Each chain's intervention is an arm of the arena (it takes the arena's settings)."""
+    labels = [arena.label(a) for a in config["experiments"]["arena"].get("arms", [])]
+    unknown = [a for a in cfg["arms"] if a not in labels]
+    if unknown:
+        raise ConfigError(f"config key experiments.chain.arms: {unknown[0]!r} is not an arm of experiments.arena ({', '.join(labels)})")
 
 
 def runs(t: RunTable, cfg: dict) -> None:
@@ -158,6 +168,7 @@ FIGURES = {
         "A continual chain: the training data arrive in chunks and each round trains on all data so far to the threshold. Left, "
         "test accuracy at the stop per round for fresh, the plain warm chain and each intervention's chain; middle, the gap "
         "(fresh minus chain, paired by seed); right, epochs to the threshold (Ash & Adams 2020, online setting).",
+        readme=True,
     ),
     "chain_diagnostics": Figure(
         diagnostics,

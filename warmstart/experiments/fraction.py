@@ -12,18 +12,29 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from warmstart.errors import ConfigError
 from warmstart.experiments.base import Figure, gap, gaps, select
 from warmstart.plotting import COLORS, band
 from warmstart.runs import RunTable
 from warmstart.stats import mean_ci
 
 NAME = "fraction"
+ORDER = 10  # its place in the summary
 FACTOR: set[str] = set()  # the run fields in which a pair's arms may differ, besides parent
 TITLE = "Gap against the pretraining fraction"
 CLAIMS = {
     "main": "A warm start (pretrain on part of the data, then train on all of it) ends with lower test accuracy than a fresh "
     "start on all of it, though both fit the training set (Ash & Adams 2020; Berariu et al. 2021, Fig. 1, 50%)."
 }
+
+
+def check(cfg: dict, config: dict) -> None:
+    """The curves' fraction is one of the fractions run."""
+    if cfg["curves_fraction"] not in cfg["fractions"]:
+        raise ConfigError(
+            f"config key experiments.fraction.curves_fraction: {cfg['curves_fraction']} must be one of "
+            f"experiments.fraction.fractions {cfg['fractions']}"
+        )
 
 
 def runs(t: RunTable, cfg: dict) -> None:
@@ -99,11 +110,13 @@ FIGURES = {
         "tuning on the full set, against a fresh start from the same initialisation (paired by seed). Mean and 95% interval over "
         "seeds; each run stops and is read under the protocol's rule (eval-mode training accuracy at the threshold); the shaded "
         "spans are where the seeds' runs were read (Berariu et al. 2021, Fig. 1).",
+        readme=True,
     ),
     "fraction": Figure(
         by_fraction,
         ("final",),
         "Final test accuracy of the warm start against the pretraining fraction, with the fresh start as a band, and the paired "
         "gap (fresh - warm) with its 95% t-interval over seeds.",
+        readme=True,
     ),
 }

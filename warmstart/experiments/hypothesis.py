@@ -19,6 +19,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from warmstart.errors import ConfigError
 from warmstart.experiments.base import Figure, select
 from warmstart.names import condition
 from warmstart.plotting import COLORS, band
@@ -27,6 +28,19 @@ from warmstart.stats import mean_ci
 from warmstart.verdicts import Contrast
 
 NAME = "hypothesis"
+ORDER = 130  # its place in the summary
+SECTION = "diagnostics"  # its config section (not experiments.hypothesis)
+NEEDS = ("fraction",)  # it diagnoses the fraction experiment's runs: on only when that one is
+PAIRS = False  # it adds no pairs of its own (its rows are the fraction experiment's)
+READS = ("final", "diagnostics")  # the tables its contrasts read
+FACTOR: set[str] = set()
+WORDS = {
+    "reproduced": "supported",
+    "partly reproduced": "partly supported",
+    "not reproduced": "not supported",
+    "inconclusive": "inconclusive",
+    "not converged": "not converged",
+}
 TITLE = "The hypothesis, measured directly (diagnostics)"
 CLAIMS = {
     "main": "Pretraining removes gradient noise from early tuning, so the warm start explores less and ends in a sharper "
@@ -56,6 +70,26 @@ def ours(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
     """The diagnostics of the fraction experiment (other experiments, the chain, diagnose runs too)."""
     diag = tables["diagnostics"]
     return diag[diag.experiment == "fraction"]
+
+
+def check(cfg: dict, config: dict) -> None:
+    """The diagnosed epochs lie on the tuning grid's snapshots; the diagnosed seeds are the fraction experiment's."""
+    t = config["train"]
+    grid = t["snapshot_epochs"]["tune"]
+    off = [e for e in [0, *cfg["epochs"]] if e < t["tune_epochs"] and e not in grid]
+    if off:
+        raise ConfigError(
+            f"config key diagnostics.epochs: {off[0]} is not on train.snapshot_epochs.tune {grid} "
+            "(the start, 0, is always diagnosed); diagnostics read that grid's snapshots"
+        )
+
+    def seeds(s: int | list[int]) -> set[int]:
+        return set(range(s)) if isinstance(s, int) else set(s)
+
+    fr = config["experiments"]["fraction"]
+    extra = seeds(cfg["seeds"]) - seeds(fr.get("seeds", config["seeds"])) if "seeds" in cfg else set()
+    if extra:
+        raise ConfigError(f"config key diagnostics.seeds: seed {min(extra)} is not a seed of experiments.fraction")
 
 
 def runs(t: RunTable, cfg: dict) -> None:
@@ -180,6 +214,7 @@ FIGURES = {
         f"{TITLES[name]} of warm and fresh tuning against the tuning epoch, measured on saved states on training examples the "
         "pretraining did not see, mean and 95% interval over seeds; the end of pretraining at epoch 0 (grey). Definitions: "
         "warmstart/diagnostics.py; the seen half is in results/tables/diagnostics.csv.",
+        readme=name == "sharpness",
     )
     for name, quantities in FAMILIES.items()
 } | {
@@ -188,5 +223,6 @@ FIGURES = {
         ("diagnostics", "final"),
         "Per seed, the gap against the difference in final sharpness (warm - fresh) and in early gradient noise (fresh - warm), "
         "on unseen examples: if the hypothesis held, points would lie right of 0 and rise to the right.",
+        readme=True,
     )
 }

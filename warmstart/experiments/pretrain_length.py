@@ -12,12 +12,14 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import pandas as pd
 
+from warmstart.errors import ConfigError
 from warmstart.experiments.base import Figure, gap, select
 from warmstart.names import segment
 from warmstart.plotting import COLORS, errorbar, fresh_band, n_seeds, summarise
 from warmstart.runs import RunTable
 
 NAME = "pretrain_length"
+ORDER = 20  # its place in the summary
 FACTOR = {"parent_epoch"}  # the run fields in which a pair's arms may differ, besides parent
 TITLE = "Optimiser and pretraining length"
 CLAIMS = {
@@ -25,6 +27,20 @@ CLAIMS = {
     "few_epochs": "The gap appears after only a few pretraining epochs (5-10 with Adam), before pretraining fits its data, so "
     "early stopping of pretraining does not avoid it (Berariu et al. 2021, Fig. 2).",
 }
+
+
+def check(cfg: dict, config: dict) -> None:
+    """Warm starts from shorter pretraining come from the pretraining grid's snapshots; the "few
+    epochs" of the claim are one of those run."""
+    grid = config["train"]["snapshot_epochs"]["pretrain"]
+    off = [e for e in cfg["epochs"] if e != max(cfg["epochs"]) and e not in grid]
+    if off:
+        raise ConfigError(
+            f"config key experiments.pretrain_length.epochs: {off[0]} is not on train.snapshot_epochs.pretrain {grid}; "
+            "warm starts from shorter pretraining come from that grid's snapshots"
+        )
+    if cfg["few_epochs"] not in cfg["epochs"]:
+        raise ConfigError(f"config key experiments.pretrain_length.few_epochs: {cfg['few_epochs']} must be one of epochs {cfg['epochs']}")
 
 
 def runs(t: RunTable, cfg: dict) -> None:

@@ -20,6 +20,7 @@ from warmstart.runs import RunTable, Setting
 from warmstart.units import unit_names
 
 NAME = "reset"
+ORDER = 60  # its place in the summary
 FACTOR = {"reset", "reset_mode"}  # the run fields in which a pair's arms may differ, besides parent
 ONE_PARENT = True  # its arms are compared with each other: every warm arm of a seed starts from one pretraining
 TITLE = "Resetting units after pretraining"

@@ -12,6 +12,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import pandas as pd
 
+from warmstart.errors import ConfigError
 from warmstart.experiments.base import Figure, arms, gap, select
 from warmstart.names import segments
 from warmstart.plotting import COLORS, CYCLE, errorbar, fresh_band, n_seeds, summarise
@@ -19,6 +20,7 @@ from warmstart.runs import RunTable
 from warmstart.verdicts import Contrast
 
 NAME = "shrink_perturb"
+ORDER = 90  # its place in the summary
 FACTOR = {"shrink", "perturb"}  # the run fields in which a pair's arms may differ, besides parent
 ONE_PARENT = True  # its arms are compared with each other: every warm arm of a seed starts from one pretraining
 TITLE = "Shrink & perturb"
@@ -26,6 +28,15 @@ CLAIMS = {
     "main": "Shrinking the pretrained weights and adding a little fresh-initialisation noise (theta <- lambda theta + sigma theta') "
     "at the warm start recovers most of the fresh accuracy (Ash & Adams 2020)."
 }
+
+
+def check(cfg: dict, config: dict) -> None:
+    """The tested setting is one of the grid's."""
+    if cfg["primary"]["shrink"] not in cfg["shrink"] or cfg["primary"]["perturb"] not in cfg["perturb"]:
+        raise ConfigError(
+            f"config key experiments.shrink_perturb.primary: {cfg['primary']} must be a setting of the grid "
+            f"(shrink {cfg['shrink']}, perturb {cfg['perturb']})"
+        )
 
 
 def runs(t: RunTable, cfg: dict) -> None:

@@ -17,6 +17,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from warmstart.errors import ConfigError
 from warmstart.experiments.base import Figure, gap, gaps, select
 from warmstart.names import fraction_subset, segment
 from warmstart.plotting import COLORS, CYCLE, errorbar, fresh_band, n_seeds, summarise
@@ -25,12 +26,24 @@ from warmstart.runs import RunTable
 from warmstart.verdicts import Contrast
 
 NAME = "smooth_shift"
+ORDER = 30  # its place in the summary
+READ_AFTER = "shift_epochs"  # its arms are read only after the drift (the protocol declares it)
 FACTOR = {"shift"}  # the run fields in which a pair's arms may differ (the data schedule)
 TITLE = "A smooth shift of the data"
 CLAIMS = {
     "main": "Drawing examples from the full set with probability 1 - gamma^(50 n/N), otherwise from the pretraining half, "
     "also causes a gap: a smooth shift of the data distribution is enough, whether it fades fast or slowly (Berariu et al. 2021, Fig. 3)."
 }
+
+
+def check(cfg: dict, config: dict) -> None:
+    """Both arms can be read after the drift, within the tuning cap."""
+    pr, t = config["protocol"], config["train"]
+    if cfg["shift_epochs"] + pr["read"]["consecutive"] > t["tune_epochs"]:
+        raise ConfigError(
+            f"config key experiments.smooth_shift.shift_epochs: {cfg['shift_epochs']} plus protocol.read.consecutive "
+            f"({pr['read']['consecutive']}) must not exceed train.tune_epochs ({t['tune_epochs']}): both arms are read after the drift"
+        )
 
 
 def runs(t: RunTable, cfg: dict) -> None:

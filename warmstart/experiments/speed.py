@@ -26,6 +26,7 @@ from warmstart.units import unit_names
 from warmstart.verdicts import Contrast
 
 NAME = "speed"
+ORDER = 70  # its place in the summary
 FACTOR = {"reset", "reset_mode"}  # the run fields in which a pair's arms may differ, besides parent
 ONE_PARENT = True  # its arms are compared with each other: every warm arm of a seed starts from one pretraining
 TITLE = "Tuning speed when early units are kept"

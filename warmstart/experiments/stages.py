@@ -21,6 +21,7 @@ from warmstart.runs import RunTable
 from warmstart.verdicts import Contrast
 
 NAME = "stages"
+ORDER = 40  # its place in the summary
 FACTOR: set[str] = set()  # the run fields in which a pair's arms may differ, besides parent
 TITLE = "Several pretraining stages and class imbalance"
 CLAIMS = {

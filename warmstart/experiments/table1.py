@@ -24,6 +24,7 @@ from warmstart.randomness import PRETRAIN, TUNE
 from warmstart.runs import RunTable
 
 NAME = "table1"
+ORDER = 100  # its place in the summary
 FACTOR: set[str] = set()  # a pair's arms differ only in their parent (the pretraining)
 TITLE = "Ash & Adams Table 1"
 CLAIMS = {
@@ -84,4 +85,83 @@ FIGURES = {
         "Test accuracy of warm and fresh starts, each trained until 99% training accuracy and read at the epoch it stopped, per "
         "data set, model and optimiser, mean and 95% interval over seeds (Ash & Adams 2020, Table 1).",
     )
+}
+
+
+# Ash & Adams 2020, Table 1 (random init / warm start, test accuracy in %), and the independent
+# reproduction of Kireev et al. (ReScience 2021, 5 seeds), as quoted in the project's brief.
+PUBLISHED = {
+    ("cifar10", "resnet", "sgd"): (56.2, 51.7, 60.3, 57.8),
+    ("cifar10", "resnet", "adam"): (78.0, 74.4, 80.3, 79.0),
+    ("cifar10", "mlp", "sgd"): (39.0, 37.4, None, None),
+    ("cifar10", "mlp", "adam"): (39.4, 36.1, None, None),
+    ("cifar100", "resnet", "sgd"): (18.2, 15.5, None, None),
+    ("cifar100", "resnet", "adam"): (41.4, 35.0, None, None),
+    ("svhn", "resnet", "sgd"): (89.4, 87.5, None, None),
+    ("svhn", "resnet", "adam"): (93.6, 93.5, None, None),
+    ("svhn", "mlp", "adam"): (76.7, 69.4, None, None),
+}
+TABLE1_COLUMNS = [
+    "dataset",
+    "model",
+    "optimizer",
+    "n",
+    "fresh",
+    "warm",
+    "gap",
+    "gap_ci",
+    "p",
+    "paper_fresh",
+    "paper_warm",
+    "kireev_fresh",
+    "kireev_warm",
+]
+
+
+def measured(gap: pd.DataFrame) -> pd.DataFrame:
+    """Ash & Adams Table 1 as measured here (in %, from ``gap.csv``), next to the published numbers."""
+    out = []
+    for r in gap[gap.experiment == NAME].itertuples():
+        pub = PUBLISHED.get((r.dataset, r.model, r.optimizer), (None,) * 4)
+        out.append(
+            [r.dataset, r.model, r.optimizer, r.n, 100 * r.fresh_mean, 100 * r.warm_mean, 100 * r.gap_mean,
+             f"[{100 * r.gap_ci_low:.1f}, {100 * r.gap_ci_high:.1f}]", r.p_value, *pub]
+        )  # fmt: skip
+    return pd.DataFrame(out, columns=TABLE1_COLUMNS)
+
+
+def markdown(t: pd.DataFrame) -> str:
+    """Table 1 (``measured``) as Markdown, with the published numbers beside."""
+    head = "| data set | model | optimiser | n | fresh | warm | gap [95% CI] | p | paper fresh / warm | Kireev et al. fresh / warm |"
+    lines = [head, "|---|---|---|---|---|---|---|---|---|---|"]
+    pair = lambda a, b: "–" if pd.isna(a) else f"{a:.1f} / {b:.1f}"  # noqa: E731
+    for r in t.itertuples():
+        lines.append(
+            f"| {r.dataset} | {r.model} | {r.optimizer} | {r.n} | {r.fresh:.1f} | {r.warm:.1f} | {r.gap:.1f} {r.gap_ci} | {r.p:.3g} | "
+            f"{pair(r.paper_fresh, r.paper_warm)} | {pair(r.kireev_fresh, r.kireev_warm)} |"
+        )
+    note = (
+        "\nTest accuracies (%), mean over seeds, each run read under the protocol's rule (the logistic regression at its "
+        "optimum); `final.csv`'s `converged` says whether both arms of a pair fit their training data where read.\n"
+    )
+    return "\n".join(lines) + "\n" + note
+
+
+def latex(t: pd.DataFrame) -> str:
+    """Table 1 (``measured``) as a LaTeX tabular."""
+    rows = [
+        f"{r.dataset} & {r.model} & {r.optimizer} & {r.fresh:.1f} & {r.warm:.1f} & {r.gap:.1f} {r.gap_ci} & "
+        f"{'--' if pd.isna(r.paper_fresh) else f'{r.paper_fresh:.1f} / {r.paper_warm:.1f}'} \\\\"
+        for r in t.itertuples()
+    ]
+    head = (
+        "\\begin{tabular}{lllrrll}\n\\toprule\n"
+        "data set & model & optimiser & fresh & warm & gap [95\\% CI] & paper (fresh / warm) \\\\\n\\midrule"
+    )
+    return head + "\n" + "\n".join(rows) + "\n\\bottomrule\n\\end{tabular}\n"
+
+
+TABLES = {  # extra outputs under results/tables/, each written from gap.csv
+    "table1.md": lambda table: markdown(measured(table)),
+    "table1.tex": lambda table: latex(measured(table)),
 }

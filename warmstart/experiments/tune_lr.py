@@ -23,6 +23,7 @@ from warmstart.stats import mean_ci
 from warmstart.verdicts import Contrast
 
 NAME = "tune_lr"
+ORDER = 80  # its place in the summary
 FACTOR: set[str] = set()  # the run fields in which a pair's arms may differ, besides parent
 ONE_PARENT = True  # its arms are compared with each other: every warm arm of a seed starts from one pretraining
 TITLE = "A larger tuning learning rate"

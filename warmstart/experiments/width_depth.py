@@ -20,6 +20,7 @@ from warmstart.stats import mean_ci
 from warmstart.verdicts import Contrast
 
 NAME = "width_depth"
+ORDER = 50  # its place in the summary
 FACTOR: set[str] = set()  # the run fields in which a pair's arms may differ, besides parent
 TITLE = "Width and depth"
 CLAIMS = {"main": "The gap persists for every width and depth tried (Berariu et al. 2021, Fig. 5)."}

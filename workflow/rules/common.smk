@@ -1,4 +1,5 @@
 import hashlib
+import re
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -17,26 +18,14 @@ except ConfigError as e:
 
 TABLE = experiments.build(config)
 RUNS = TABLE.runs
-EXPERIMENTS = {k: v for k, v in config["experiments"].items() if v.get("enabled")}
 # what each enabled experiment's verdicts and figures read (a config slice per experiment)
 SETTINGS = {
     name: experiments.settings(config, name) for name in experiments.enabled(config)
 }
 FIGURES = experiments.figures(config)  # figure name -> (experiment, Figure)
+TABLES = experiments.tables(config)  # an experiment's own table (file name) -> experiment
 # the figures the README shows (`snakemake docs`)
-DOC_FIGURES = [
-    f
-    for f in (
-        "primary",
-        "fraction",
-        "fraction_curves",
-        "diagnostics_sharpness",
-        "hypothesis",
-        "arena",
-        "chain",
-    )
-    if f in FIGURES
-]
+DOC_FIGURES = [name for name, (_, f) in FIGURES.items() if f.readme]
 DIAGNOSE = {d["run"]: d for d in TABLE.diagnose}
 # Shards of seeds, one training job each (a finished run keeps the shard that trained it)
 SHARD_OF = shards.plan(list(RUNS), config["train"]["seeds_per_job"])
@@ -148,11 +137,10 @@ def figure_code(wildcards):
 
 
 def targets():
-    """Every output of the study: the summary, each figure as PNG and PDF, Table 1 if it is run."""
+    """Every output of the study: the summary, each figure as PNG and PDF, the experiments' own tables."""
     out = ["results/summary.md"]
     out += expand("results/figures/{figure}.{ext}", figure=FIGURES, ext=("png", "pdf"))
-    if "table1" in EXPERIMENTS:
-        out += ["results/tables/table1.md", "results/tables/table1.tex"]
+    out += expand("results/tables/{table}", table=TABLES)
     return out
 
 

@@ -41,21 +41,23 @@ rule gap:
         "../scripts/gap.py"
 
 
-rule table1:
+rule table:
     input:
         gap="results/tables/gap.csv",
     output:
-        md="results/tables/table1.md",
-        tex="results/tables/table1.tex",
+        "results/tables/{table}",
     log:
-        "results/logs/table1.log",
+        "results/logs/table/{table}.log",
+    wildcard_constraints:
+        table="|".join(map(re.escape, TABLES)) or "(?!)",
     localrule: True
     conda:
         ENV
     params:
-        code=code_version(tables_module),
+        experiment=lambda w: TABLES[w.table],
+        code=lambda w: code_version(experiments.MODULES[TABLES[w.table]]),
     script:
-        "../scripts/table1.py"
+        "../scripts/table.py"
 
 
 rule summary:

@@ -1,0 +1,9 @@
+import pandas as pd
+
+from warmstart.atomic import atomic_write_text
+from warmstart.experiments import MODULES
+from warmstart.jobs import job
+
+with job(snakemake.log[0]):
+    write = MODULES[snakemake.params.experiment].TABLES[snakemake.wildcards.table]
+    atomic_write_text(write(pd.read_csv(snakemake.input.gap)), snakemake.output[0])
