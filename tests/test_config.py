@@ -90,7 +90,19 @@ def test_the_paper_config_inherits_nothing_of_the_default_s_mnist1d_settings():
             "must be one of experiments.arena.grids.l2_init.strength",
         ),
         (lambda c: c["experiments"]["arena"]["arms"][4].update(units="layer9"), "experiments.arena.arms[4].units", "must be all or one of"),
-        (lambda c: c["experiments"]["arena"]["arms"].append({"name": "redo", "tau": 0.1}), "experiments.arena.arms[11]", "is not valid"),
+        (
+            lambda c: c["experiments"]["arena"]["arms"].append({"name": "redo", "tau": 0.1}),
+            "experiments.arena.arms[11].every",
+            "a required setting of redo",
+        ),
+        (
+            lambda c: c["experiments"]["arena"]["arms"].append({"name": "adamw", "lr": 0.1}),
+            "experiments.arena.arms[11].name",
+            "unknown intervention 'adamw'",
+        ),
+        (lambda c: c["experiments"]["arena"]["arms"][0].update(rho=0.1), "experiments.arena.arms[0].rho", "has no setting 'rho'"),
+        (lambda c: c["experiments"]["arena"]["arms"][0].update(strength=-1), "experiments.arena.arms[0].strength", "less than or equal to"),
+        (lambda c: c["experiments"]["arena"]["grids"].update(adamw={"lr": [0.1]}), "experiments.arena.grids.adamw", "unknown intervention"),
         (lambda c: c["model"].update(name="resnet"), "experiments.arena.arms[8].name", "redo needs a model of Linear/Conv + ReLU units"),
         (
             lambda c: c["experiments"]["chain"].update(arms=["adamw"]),

@@ -4,7 +4,8 @@ from test_runs import study
 
 from warmstart import experiments
 from warmstart.data import stage_subsets
-from warmstart.interventions import reset_units, shrink_perturb
+from warmstart.interventions.reset import reset_units
+from warmstart.interventions.shrink_perturb import shrink_perturb
 from warmstart.models import build_model
 from warmstart.randomness import seeded
 from warmstart.train import smooth_shift

@@ -10,6 +10,8 @@ from warmstart.config import validate
 
 ROOT = Path(__file__).resolve().parent.parent
 
+SCHEMA = ROOT / "workflow/schemas/config.schema.yaml"
+
 
 def study(seeds: int | None = None, **experiments) -> dict:
     """The tiny study merged over the default config exactly as Snakemake merges ``--configfile``
@@ -100,7 +102,7 @@ def test_reset_sets_default_to_every_suffix_and_speed_reuses_them(mode):
 def test_the_default_reset_is_the_papers_resampling():
     config = study()
     defaults = experiments.build(
-        validate(config | {"experiments": {n: {"enabled": n == "reset"} for n in experiments.EXPERIMENTS}}, ROOT / "workflow/schemas/config.schema.yaml")
+        validate(config | {"experiments": {n: {"enabled": n == "reset"} for n in experiments.EXPERIMENTS}}, SCHEMA)
     )
     assert {r["reset_mode"] for r in defaults.runs.values() if r["reset"]} == {"resample"}
 

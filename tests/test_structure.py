@@ -24,14 +24,16 @@ def strings(path: Path) -> set[str]:
     return {n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str) and id(n) not in docs}
 
 
-# words an experiment shares with something else: a subset's kind (``warmstart.names``), a run field
+# words an experiment shares with something else: a subset's kind (``warmstart.names``), a run
+# field, an intervention of the same name (the reset and shrink & perturb experiments study one)
 SHARED_WORDS = {
     ("warmstart/names.py", "fraction"),
     ("warmstart/names.py", "stages"),
     ("warmstart/data.py", "fraction"),
     ("warmstart/runs.py", "reset"),
-    ("warmstart/starts.py", "reset"),
-    ("warmstart/interventions/__init__.py", "shrink_perturb"),
+    ("warmstart/interventions/__init__.py", "reset"),
+    ("warmstart/interventions/reset.py", "reset"),
+    ("warmstart/interventions/shrink_perturb.py", "shrink_perturb"),
 }
 
 

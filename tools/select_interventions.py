@@ -29,8 +29,10 @@ from select_tuning import split
 from warmstart import interventions
 from warmstart.models import build_model
 from warmstart.protocol import read_rule
-from warmstart.randomness import PERTURB, draw_seed
+from warmstart.randomness import TUNE
+from warmstart.runs import FIELD_DEFAULTS
 from warmstart.train import shuffled, train
+from warmstart.units import unit_names
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -54,22 +56,21 @@ def tune(config: dict, data: dict, starts: list, seeds: list[int], hooks=None) -
 
 
 def warm_starts(config: dict, data: dict, pretrained: list, seeds: list[int], name: str, setting: dict) -> tuple[list, object]:
-    """Copies of the pretrained models with a one-shot intervention applied, and the training hooks."""
+    """Copies of the pretrained models with intervention ``name`` at ``setting`` applied at the warm
+    start, and its training hooks, as the pipeline does it (``warmstart.interventions``)."""
     m = config["model"]
     fresh = lambda s: build_model(m["name"], (1, 40), 10, seed=s, width=m["width"], depth=m["depth"])  # noqa: E731
+    arm = {"name": name, **setting}
+    fields = interventions.fields(arm, unit_names(m["name"], m["depth"]))
     starts = []
     for s, model in zip(seeds, pretrained, strict=True):
         w = fresh(s)
         w.load_state_dict(model.state_dict())
-        if name == "shrink_perturb":
-            interventions.shrink_perturb(
-                w, fresh(draw_seed(PERTURB, {"init_seed": s, "order_seed": [s, 1]})), setting["shrink"], setting["perturb"]
-            )
+        spec = FIELD_DEFAULTS | {"init_seed": s, "order_seed": [s, TUNE]} | fields  # the warm run, as far as the intervention reads it
+        ctx = interventions.Start(lambda seed, s=s: fresh(s if seed is None else seed), data["x_train"], data["y_train"])
+        interventions.at_warm_start(spec, w, ctx)
         starts.append(w)
-    spec = None if name == "shrink_perturb" else {"name": name, **setting}
-    for w in starts:
-        interventions.at_warm_start(spec, w, data["x_train"], data["y_train"])
-    return starts, interventions.during(spec, lambda: [fresh(s) for s in seeds])
+    return starts, interventions.during(fields.get("intervention"), lambda: [fresh(s) for s in seeds])
 
 
 if __name__ == "__main__":

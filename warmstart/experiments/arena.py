@@ -23,12 +23,12 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from warmstart import interventions
 from warmstart.errors import ConfigError
 from warmstart.experiments.base import Figure, arms, select
-from warmstart.experiments.reset import reset_path
-from warmstart.names import segment, segments, value
+from warmstart.names import value
 from warmstart.plotting import ARMS, COLORS, n_seeds
-from warmstart.runs import RunTable
+from warmstart.runs import RunTable, Setting
 from warmstart.stats import mean_ci, paired_tests
 from warmstart.units import unit_names
 from warmstart.verdicts import Contrast
@@ -41,15 +41,13 @@ CLAIM_WORD = "Claim tested"  # not a paper's: one per intervention
 WORDS = {"reproduced": "closes the gap", "partly reproduced": "narrows the gap",
          "not reproduced": "not shown better than plain warm; a contrast against the claim",
          "inconclusive": "not shown better than plain warm"}  # fmt: skip
-FACTOR = {"reset", "reset_mode", "shrink", "perturb", "intervention"}  # a pair's arms may differ in these, besides parent
+FACTOR = interventions.FIELDS  # a pair's arms may differ in these, besides parent
 ONE_PARENT = True  # its arms are compared with each other: every warm arm of a seed starts from one pretraining
 
 
 def label(arm: dict) -> str:
     """An arm's name in tables and figures: ``l2_init``, ``reset_head_resample``, ..."""
-    if arm["name"] == "reset":
-        return f"reset_{arm['units']}_{arm['mode']}"
-    return arm["name"]
+    return interventions.label(arm)
 
 
 def claim_text(arm: dict) -> str:
@@ -57,41 +55,23 @@ def claim_text(arm: dict) -> str:
     return f"{label(arm)} ({settings}) closes the warm-start gap: better than the plain warm start and equivalent to fresh."
 
 
-def identity(arm: dict) -> bool:
-    """Whether the arm is the fresh start by construction (every unit reset to its initial values)."""
-    return arm["name"] == "reset" and arm["units"] == "all" and arm["mode"] == "restore"
-
-
 def claims(cfg: dict) -> dict[str, str]:
-    return {label(a): claim_text(a) for a in cfg["arms"] if not identity(a)}
-
-
-def arm_fields(s, arm: dict) -> dict:
-    """The run fields of an arm applied at a warm start: a reset, shrink & perturb, or an intervention."""
-    if arm["name"] == "reset":
-        units = unit_names(s.model["name"], s.model["depth"])
-        return {"reset": units if arm["units"] == "all" else units[units.index(arm["units"]) :], "reset_mode": arm["mode"]}
-    if arm["name"] == "shrink_perturb":
-        return {"shrink": arm["shrink"], "perturb": arm["perturb"]}
-    return {"intervention": dict(arm)}
-
-
-def warm_run(t: RunTable, s, pre: dict, seed: int, arm: dict) -> dict:
-    """The warm run of one arm; resets and shrink & perturb share their runs with their own experiments."""
-    fields = arm_fields(s, arm)
-    if arm["name"] == "reset":
-        path = reset_path("+".join(fields["reset"]), arm["mode"])
-    elif arm["name"] == "shrink_perturb":
-        path = segments(shrink=arm["shrink"], perturb=arm["perturb"])
-    else:
-        path = "-".join([arm["name"]] + [segment(k, v) for k, v in arm.items() if k != "name"])
-    return t.warm(s, pre, seed, path=path, **fields)
+    return {label(a): claim_text(a) for a in cfg["arms"] if not interventions.identity(a)}
 
 
 def check(cfg: dict, config: dict) -> None:
-    """Each arm's setting is one of its grid's (chosen on the validation split), and fits the model."""
-    units = unit_names(config["model"]["name"], config["model"]["depth"])
+    """Each arm is an intervention of the registry with valid settings that fit the model, its
+    setting one of its grid's (chosen on the validation split); each grid an intervention's."""
+    m = config["model"]
+    units = unit_names(m["name"], m["depth"])
+    for name in cfg["grids"]:
+        if name not in interventions.REGISTRY:
+            raise ConfigError(f"config key experiments.arena.grids.{name}: unknown intervention; expected one of "
+                              f"{', '.join(interventions.REGISTRY)}")  # fmt: skip
     for i, arm in enumerate(cfg["arms"]):
+        problem = interventions.check(arm, units, m["name"])
+        if problem:
+            raise ConfigError(f"config key experiments.arena.arms[{i}].{problem}")
         grid = cfg["grids"].get(arm["name"], {})
         off = [k for k, values in grid.items() if arm.get(k) not in values]
         if off:
@@ -99,13 +79,13 @@ def check(cfg: dict, config: dict) -> None:
                 f"config key experiments.arena.arms[{i}].{off[0]}: {arm.get(off[0])} must be one of experiments.arena.grids."
                 f"{arm['name']}.{off[0]} {grid[off[0]]} (chosen on the validation split)"
             )
-        if arm["name"] in ("redo", "cbp") and config["model"]["name"] not in ("mlp", "cnn"):
-            raise ConfigError(
-                f"config key experiments.arena.arms[{i}].name: {arm['name']} needs a model of Linear/Conv + ReLU units (mlp, cnn), "
-                f"not {config['model']['name']}"
-            )
-        if arm["name"] == "reset" and arm["units"] not in [*units, "all"]:
-            raise ConfigError(f"config key experiments.arena.arms[{i}].units: {arm['units']!r} must be all or one of {', '.join(units)}")
+
+
+def warm_run(t: RunTable, s: Setting, pre: dict, seed: int, arm: dict) -> dict:
+    """The warm run of one arm (``warmstart.interventions`` says what run it is); resets and shrink
+    & perturb share their runs with their own experiments."""
+    units = unit_names(s.model["name"], s.model["depth"])
+    return t.warm(s, pre, seed, path=interventions.path(arm, units), **interventions.fields(arm, units))
 
 
 def runs(t: RunTable, cfg: dict) -> None:
@@ -128,7 +108,7 @@ def contrasts(tables: dict[str, pd.DataFrame], cfg: dict) -> list:
         rows = select(final, NAME, intervention=name)
         b = arms(rows)
         both = bool(rows.converged.all() and plain.converged.all()) and not rows.empty
-        if identity(arm):
+        if interventions.identity(arm):
             same = b.get("fresh", np.nan) - b.get(name, pd.Series(dtype=float))
             fitted = bool(rows.converged.all()) and not rows.empty
             out.append(Contrast(name, f"{name} is the fresh start: fresh - accuracy", "check", same, fitted,

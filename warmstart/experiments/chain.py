@@ -23,6 +23,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import pandas as pd
 
+from warmstart import interventions
 from warmstart.errors import ConfigError
 from warmstart.experiments import arena
 from warmstart.experiments.base import Figure, gap, gaps, select
@@ -31,6 +32,7 @@ from warmstart.plotting import ARMS, COLORS, errorbar, n_seeds, summarise
 from warmstart.randomness import CHAIN
 from warmstart.runs import RunTable, Setting
 from warmstart.stats import mean_ci
+from warmstart.units import unit_names
 from warmstart.verdicts import Contrast
 
 NAME = "chain"
@@ -40,7 +42,7 @@ CLAIMS = {
     "main": "When the training data arrive in chunks and each round trains on all data seen so far, warm-starting every round from "
     "the previous one generalises worse than training each round from a fresh initialisation (Ash & Adams 2020, online setting)."
 }
-FACTOR = {"reset", "reset_mode", "shrink", "perturb", "intervention"}  # a pair's arms may differ in these, besides parent
+FACTOR = interventions.FIELDS  # a pair's arms may differ in these, besides parent
 DIAGNOSED = ("dead_units", "effective_rank", "weight_norm", "hessian_eig1")
 
 
@@ -68,7 +70,8 @@ def check(cfg: dict, config: dict) -> None:
 def runs(t: RunTable, cfg: dict) -> None:
     s = t.setting()
     arms = {arena.label(a): a for a in t.config["experiments"]["arena"]["arms"]}
-    chains = {"warm": {}} | {label: arena.arm_fields(s, arms[label]) for label in cfg["arms"]}
+    units = unit_names(s.model["name"], s.model["depth"])
+    chains = {"warm": {}} | {label: interventions.fields(arms[label], units) for label in cfg["arms"]}
     diagnosed = set(t.seeds({"seeds": cfg["diagnostics_seeds"]}))
     for seed in t.seeds(cfg):
         first = round_run(t, s, cfg, "fresh", 1, seed, None)

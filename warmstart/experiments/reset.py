@@ -14,7 +14,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from warmstart.experiments.base import Figure, gap, select
-from warmstart.names import segment
+from warmstart.interventions.reset import reset_path
 from warmstart.plotting import COLORS, CYCLE, fresh_band, n_seeds, summarise, yerr
 from warmstart.runs import RunTable, Setting
 from warmstart.units import unit_names
@@ -28,11 +28,6 @@ CLAIMS = {
     "main": "Re-initialising the last unit(s) is not enough; resetting most of the network (the last 4-5 of 6 units) "
     "recovers the accuracy of the fresh model (Berariu et al. 2021, Fig. 6)."
 }
-
-
-def reset_path(units: str, mode: str) -> str:
-    """The id segment of a warm run with ``units`` reset (restored runs keep their first ids)."""
-    return segment("reset", units) + ("" if mode == "restore" else f"-{mode}")
 
 
 def setting(t: RunTable, cfg: dict) -> Setting:

@@ -12,9 +12,9 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import pandas as pd
 
+from warmstart import interventions
 from warmstart.errors import ConfigError
 from warmstart.experiments.base import Figure, arms, gap, select
-from warmstart.names import segments
 from warmstart.plotting import COLORS, CYCLE, errorbar, fresh_band, n_seeds, summarise
 from warmstart.runs import RunTable
 from warmstart.verdicts import Contrast
@@ -46,7 +46,8 @@ def runs(t: RunTable, cfg: dict) -> None:
         t.pair(NAME, seed, t.warm(s, pre, seed), t.fresh(s, seed), shrink=1.0, perturb=0.0)
         for lam in cfg["shrink"]:
             for sigma in cfg["perturb"]:
-                warm = t.warm(s, pre, seed, path=segments(shrink=lam, perturb=sigma), shrink=lam, perturb=sigma)
+                arm = {"name": "shrink_perturb", "shrink": lam, "perturb": sigma}
+                warm = t.warm(s, pre, seed, path=interventions.path(arm, []), **interventions.fields(arm, []))
                 t.pair(NAME, seed, warm, t.fresh(s, seed), arm="shrink_perturb", shrink=lam, perturb=sigma)
 
 

@@ -18,7 +18,8 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from warmstart.experiments.base import Figure, arms, select
-from warmstart.experiments.reset import reset_path, setting
+from warmstart.experiments.reset import setting
+from warmstart.interventions.reset import reset_path
 from warmstart.plotting import COLORS, CYCLE, band, n_seeds
 from warmstart.runs import RunTable
 from warmstart.stats import mean_ci

@@ -1,74 +1,100 @@
-"""Interventions on a warm start: what is done once at the warm start (``at_start``: resets,
-shrink & perturb; ``dash``) and what acts during tuning (``hooks``: L2 and L2 Init, SAM, ReDo,
-continual backprop). A run names its intervention in its ``intervention`` field
-(``{"name": ..., <its settings>}``); ``during`` builds the training hooks for a shard of such
-runs and ``at_warm_start`` applies the one-shot ones.
+"""The registry of interventions on a warm start, one module each (``base`` says what a module
+defines): what is done once at the warm start (resets, shrink & perturb, DASH) and what acts
+during tuning (L2 and L2 Init, SAM, ReDo, continual backprop), all through one path.
 
-Adding an intervention: one module here (its definition and source in the docstring), its entry
-in ``SETTINGS`` and in ``during`` or ``at_warm_start``, one test of its defining property, and its
-grid and chosen setting in the ``arena`` section of the config.
+``REGISTRY`` holds every ``Intervention`` found in this package's modules. An arena arm is
+``{name, <settings>}``; ``check`` holds it to its intervention's settings; ``fields``, ``path``,
+``label`` and ``identity`` say what run it is. For a run, ``at_warm_start`` applies every
+intervention at its start that the run carries, ``during`` builds the hooks of its tuning.
+
+Adding an intervention: one module here with its definition and source in the docstring and an
+``Intervention`` object, a test of its defining property, and its grid and chosen setting in the
+``arena`` section of the config.
 """
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from collections.abc import Callable
 
-import torch
+import jsonschema
 from torch import nn
 
-from warmstart.interventions.at_start import reset_units, shrink_perturb
-from warmstart.interventions.cbp import ContinualBackprop
-from warmstart.interventions.dash import dash
+from warmstart.interventions.base import Intervention, Start
 from warmstart.interventions.hooks import Hooks
-from warmstart.interventions.l2 import L2
-from warmstart.interventions.redo import ReDo
-from warmstart.interventions.sam import SAM
-
-# each intervention's settings, in the order of its run id
-SETTINGS: dict[str, tuple[str, ...]] = {
-    "l2": ("strength",),
-    "l2_init": ("strength",),
-    "dash": ("shrink",),
-    "sam": ("rho",),
-    "redo": ("tau", "every"),
-    "cbp": ("rate", "decay", "maturity"),
-}
-
-__all__ = ["SETTINGS", "Hooks", "at_warm_start", "during", "reset_units", "shrink_perturb"]
 
 
-def check(spec: dict) -> None:
-    """A clear error for an intervention that is unknown or misses or adds a setting."""
-    name = spec.get("name")
-    if name not in SETTINGS:
-        raise ValueError(f"intervention: unknown intervention {name!r}; expected one of {', '.join(SETTINGS)}")
-    if set(spec) - {"name"} != set(SETTINGS[name]):
-        raise ValueError(f"intervention {name}: settings {sorted(set(spec) - {'name'})}; expected {list(SETTINGS[name])}")
+def discover() -> dict[str, Intervention]:
+    """Every ``Intervention`` at the top level of a module of this package, by name."""
+    found = {}
+    for m in pkgutil.iter_modules(__path__):
+        module = importlib.import_module(f"{__name__}.{m.name}")
+        found |= {v.name: v for v in vars(module).values() if isinstance(v, Intervention)}
+    return dict(sorted(found.items()))
 
 
-def during(spec: dict | None, inits: Callable[[], list[nn.Module]]) -> Hooks:
-    """The training hooks of a shard whose runs have intervention ``spec`` (``None``: none);
-    ``inits()`` gives the runs' initial models before any training (L2 Init's anchors)."""
-    if spec is None:
+REGISTRY: dict[str, Intervention] = discover()
+FIELDS = {"reset", "reset_mode", "shrink", "perturb", "intervention"}  # the run fields any intervention sets
+
+__all__ = ["FIELDS", "REGISTRY", "Hooks", "Start", "at_warm_start", "check", "during", "label"]
+
+
+def check(arm: dict, units: list[str], model: str) -> str | None:
+    """What is wrong with arena arm ``arm`` for a model ``model`` with ``units`` (``None``:
+    nothing): an unknown intervention, a missing, extra or invalid setting, a model it does not
+    apply to. The message starts with the arm's offending key."""
+    name = arm.get("name")
+    if name not in REGISTRY:
+        return f"name: unknown intervention {name!r}; expected one of {', '.join(REGISTRY)}"
+    iv = REGISTRY[name]
+    schema = {"type": "object", "additionalProperties": False, "required": ["name", *iv.settings],
+              "properties": {"name": {"const": name}} | iv.settings}  # fmt: skip
+    error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(schema).iter_errors(arm))
+    if error is not None:
+        if error.validator == "additionalProperties":
+            extra = sorted(set(arm) - {"name", *iv.settings})[0]
+            return f"{extra}: {name} has no setting {extra!r}; its settings: {', '.join(iv.settings)}"
+        if error.validator == "required":
+            missing = [k for k in iv.settings if k not in arm][0]
+            return f"{missing}: a required setting of {name} (its settings: {', '.join(iv.settings)})"
+        key = error.absolute_path[0] if error.absolute_path else "name"
+        return f"{key}: {error.message}"
+    if iv.models is not None and model not in iv.models:
+        return f"name: {name} needs a model of Linear/Conv + ReLU units ({', '.join(iv.models)}), not {model}"
+    return iv.check(arm, units)
+
+
+def fields(arm: dict, units: list[str]) -> dict:
+    return REGISTRY[arm["name"]].fields(arm, units)
+
+
+def path(arm: dict, units: list[str]) -> str:
+    return REGISTRY[arm["name"]].path(arm, fields(arm, units))
+
+
+def label(arm: dict) -> str:
+    return REGISTRY[arm["name"]].label(arm)
+
+
+def identity(arm: dict) -> bool:
+    return REGISTRY[arm["name"]].identity(arm)
+
+
+def at_warm_start(spec: dict, model: nn.Module, ctx: Start) -> None:
+    """Apply, in their ``order``, the interventions at the warm start that run ``spec`` carries."""
+    for iv in sorted(REGISTRY.values(), key=lambda iv: iv.order):
+        if iv.at_start is not None and iv.applies(spec):
+            iv.at_start(model, spec, ctx)
+
+
+def during(arm: dict | None, inits: Callable[[], list[nn.Module]]) -> Hooks:
+    """The training hooks of a shard whose runs have intervention ``arm`` (a run's
+    ``intervention`` field; ``None``: none); ``inits()`` gives the runs' initial models before any
+    training (L2 Init's anchors)."""
+    if arm is None:
         return Hooks()
-    check(spec)
-    name = spec["name"]
-    if name == "l2":
-        return L2(spec["strength"])
-    if name == "l2_init":
-        states = [dict(m.named_parameters()) for m in inits()]
-        return L2(spec["strength"], {k: torch.stack([s[k].detach() for s in states]) for k in states[0]})
-    if name == "sam":
-        return SAM(spec["rho"])
-    if name == "redo":
-        return ReDo(spec["tau"], spec["every"])
-    if name == "cbp":
-        return ContinualBackprop(spec["rate"], spec["decay"], spec["maturity"])
-    return Hooks()  # one-shot: at_warm_start
-
-
-def at_warm_start(spec: dict | None, model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> None:
-    """Apply a one-shot intervention (DASH) to ``model`` in place, with the run's training data."""
-    if spec is not None and spec["name"] == "dash":
-        check(spec)
-        dash(model, x, y, spec["shrink"])
+    iv = REGISTRY.get(arm.get("name"))
+    if iv is None or set(arm) - {"name"} != set(iv.settings):
+        raise ValueError(f"intervention: {arm} is not an intervention with its settings; known: {', '.join(REGISTRY)}")
+    return iv.hooks({k: v for k, v in arm.items() if k != "name"}, inits) if iv.hooks else Hooks()

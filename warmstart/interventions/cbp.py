@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import torch
 
+from warmstart.interventions.base import Intervention
 from warmstart.interventions.hooks import Hooks, activations, hidden_layers, recycle
 from warmstart.randomness import CBP, seeded
 
@@ -79,3 +80,15 @@ class ContinualBackprop(Hooks):
 
     def load_state_dict(self, state: dict) -> None:
         self.state, self.replaced = state["state"], state["replaced"]
+
+
+INTERVENTION = Intervention(
+    "cbp",
+    {
+        "rate": {"type": "number", "exclusiveMinimum": 0, "maximum": 1},
+        "decay": {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1},
+        "maturity": {"type": "integer", "minimum": 0},
+    },
+    hooks=lambda settings, inits: ContinualBackprop(settings["rate"], settings["decay"], settings["maturity"]),
+    models=("mlp", "cnn"),  # Linear/Conv + ReLU units
+)

@@ -19,6 +19,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from warmstart.interventions.base import Intervention, Start
+
 SHRUNK = (nn.Linear, nn.Conv1d, nn.Conv2d)
 
 
@@ -53,3 +55,12 @@ def _shrink(model: nn.Module, grads: dict[str, torch.Tensor], shrink: float) -> 
         if m.bias is not None:
             gb = -grads[f"{name}.bias" if name else "bias"]
             m.bias.mul_(F.cosine_similarity(m.bias, gb, dim=0).clamp(min=shrink, max=1.0))
+
+
+def start(model: nn.Module, spec: dict, ctx: Start) -> None:
+    if ctx.x is None:
+        raise ValueError("dash: needs the run's training data at the warm start")
+    dash(model, ctx.x, ctx.y, spec["intervention"]["shrink"])
+
+
+INTERVENTION = Intervention("dash", {"shrink": {"type": "number", "minimum": 0, "maximum": 1}}, at_start=start, order=30)

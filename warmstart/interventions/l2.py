@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import torch
 
+from warmstart.interventions.base import Intervention
 from warmstart.interventions.hooks import Hooks
 
 
@@ -35,3 +36,14 @@ class L2(Hooks):
 
     def load_state_dict(self, state: dict) -> None:
         self.anchors = state["anchors"]
+
+
+def l2_init(settings: dict, inits) -> L2:
+    """L2 Init's hooks: each seed anchored to its initial model (``inits()``, before any training)."""
+    states = [dict(m.named_parameters()) for m in inits()]
+    return L2(settings["strength"], {k: torch.stack([s[k].detach() for s in states]) for k in states[0]})
+
+
+STRENGTH = {"strength": {"type": "number", "exclusiveMinimum": 0}}
+PLAIN = Intervention("l2", STRENGTH, hooks=lambda settings, inits: L2(settings["strength"]))
+INIT = Intervention("l2_init", STRENGTH, hooks=l2_init)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import torch
 
+from warmstart.interventions.base import Intervention
 from warmstart.interventions.hooks import Hooks, activations, hidden_layers, recycle
 from warmstart.randomness import REDO, seeded
 
@@ -47,3 +48,11 @@ class ReDo(Hooks):
 
     def load_state_dict(self, state: dict) -> None:
         self.steps, self.recycled = state["steps"], state["recycled"]
+
+
+INTERVENTION = Intervention(
+    "redo",
+    {"tau": {"type": "number", "minimum": 0}, "every": {"type": "integer", "minimum": 1}},
+    hooks=lambda settings, inits: ReDo(settings["tau"], settings["every"]),
+    models=("mlp", "cnn"),  # Linear/Conv + ReLU units
+)

@@ -17,6 +17,7 @@ from collections.abc import Callable
 
 import torch
 
+from warmstart.interventions.base import Intervention
 from warmstart.interventions.hooks import Hooks, per_seed
 
 
@@ -43,3 +44,6 @@ class SAM(Hooks):
         with torch.no_grad():
             for p, s in zip(ps, saved, strict=True):
                 p.copy_(s)
+
+
+INTERVENTION = Intervention("sam", {"rho": {"type": "number", "exclusiveMinimum": 0}}, hooks=lambda settings, inits: SAM(settings["rho"]))

@@ -1,0 +1,72 @@
+"""What every intervention is: its name, its settings, and what it does to a warm start.
+
+An intervention is an ``Intervention`` object at the top level of a module of this package (the
+registry, ``warmstart.interventions``, finds it there). It declares:
+
+* ``name`` and ``settings``: the JSON schema of each of its settings (an arm of the arena is
+  ``{name, <settings>}``; the config is checked against these, never a copy of them);
+* what it does, either or both of ``at_start(model, spec, ctx)`` (once, to the model a warm run
+  starts from, before tuning: resets, shrink & perturb, DASH; ``order`` ranks those) and
+  ``hooks(settings, inits)`` (a ``Hooks`` object acting while the run tunes: L2, SAM, ReDo, ...);
+* how a warm run carries it: ``fields(arm, units)``, the run fields it sets (by default
+  ``{"intervention": arm}``; resets and shrink & perturb keep run fields of their own, which the
+  reset and shrink & perturb experiments share), ``applies(spec)`` reading them back, its
+  ``path`` in the run id and its ``label`` in tables;
+* ``identity(arm)``: whether the arm is the fresh start by construction (a check, not a claim);
+  ``models``: the models it applies to (``None``: every one).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from warmstart.interventions.hooks import Hooks
+from warmstart.names import segment
+
+
+@dataclass(frozen=True)
+class Start:
+    """What an intervention at the warm start may use: ``fresh(seed)`` builds the run's model
+    freshly initialised from ``seed`` (``None``: the run's own ``init_seed``); ``x, y`` are the
+    run's training data (``None`` where a caller has none)."""
+
+    fresh: Callable[[int | None], nn.Module]
+    x: torch.Tensor | None = None
+    y: torch.Tensor | None = None
+
+
+@dataclass(frozen=True)
+class Intervention:
+    name: str
+    settings: dict[str, dict]
+    at_start: Callable[[nn.Module, dict, Start], None] | None = None
+    hooks: Callable[[dict, Callable[[], list[nn.Module]]], Hooks] | None = None
+    order: int = 100
+    models: tuple[str, ...] | None = None
+
+    def fields(self, arm: dict, units: list[str]) -> dict:
+        """The run fields of a warm run with ``arm`` (``units``: the model's unit names)."""
+        return {"intervention": dict(arm)}
+
+    def applies(self, spec: dict) -> bool:
+        """Whether run ``spec`` has this intervention."""
+        return (spec["intervention"] or {}).get("name") == self.name
+
+    def path(self, arm: dict, fields: dict) -> str:
+        """The run id's segment of a warm run with ``arm`` (``fields``: its run fields)."""
+        return "-".join([self.name] + [segment(k, v) for k, v in arm.items() if k != "name"])
+
+    def label(self, arm: dict) -> str:
+        """The arm's name in tables and figures."""
+        return self.name
+
+    def identity(self, arm: dict) -> bool:
+        return False
+
+    def check(self, arm: dict, units: list[str]) -> str | None:
+        """What is wrong with ``arm`` beyond its settings' schema (``None``: nothing)."""
+        return None
