@@ -258,3 +258,14 @@ def test_the_confirmation_lists_every_contrasts_status_on_both_sides():
     assert "| fraction | main | c1 | inconclusive | (absent) | **yes** |" in text
     text = confirmation(rows("supported", "check passed", kinds={1: "check"}), rows("supported", "check failed", kinds={1: "check"}))
     assert "c1" not in text and "1 of 1 primary contrasts" in text  # identities are no part of the confirmation
+
+
+def test_a_parameter_survives_a_table_on_disk_exactly(tmp_path):
+    from warmstart.experiments.base import select
+    from warmstart.tables import read
+
+    values = [1 / 3, 0.1 + 0.2, 0.5, 1e-05]
+    pd.DataFrame({"experiment": "x", "fraction": values, "seed": range(4)}).to_csv(tmp_path / "final.csv", index=False)
+    back = read(tmp_path / "final.csv")
+    assert [len(select(back, "x", fraction=v)) for v in values] == [1, 1, 1, 1]
+    assert select(back, "x", fraction=0.3).empty  # exact: 0.1 + 0.2 is not 0.3

@@ -18,6 +18,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pandas as pd
 
@@ -30,6 +31,12 @@ FINAL_COLUMNS = [
 ]  # fmt: skip
 TIMING_COLUMNS = ["run", "seconds"]
 GAP_COLUMNS = ["experiment", "condition", "n", "fresh_mean", "warm_mean", "gap_mean", "gap_ci_low", "gap_ci_high", "p_value"]
+
+
+def read(path: str | Path) -> pd.DataFrame:
+    """A table written by the pipeline, its floats read back exactly (pandas writes the shortest
+    form that round-trips; its default parser may miss the last bit)."""
+    return pd.read_csv(path, float_precision="round_trip")
 
 
 def read_out(metrics: pd.DataFrame, stops: dict[str, dict]) -> pd.DataFrame:

@@ -17,7 +17,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import numpy as np
 import pandas as pd
 
 from warmstart.verdicts import Contrast
@@ -36,14 +35,11 @@ class Figure:
 
 
 def select(final: pd.DataFrame, experiment: str, **where: object) -> pd.DataFrame:
-    """The rows of ``experiment`` whose parameters equal ``where`` (floats compared with a tolerance)."""
+    """The rows of ``experiment`` whose parameters equal ``where``, exactly: a value keeps its float
+    from the config through the tables (``tables.read`` reads them back exactly)."""
     rows = final[final.experiment == experiment]
     for key, value in where.items():
-        col = rows[key]
-        if isinstance(value, int | float) and not isinstance(value, bool) and pd.api.types.is_numeric_dtype(col):
-            rows = rows[np.isclose(col.astype(float), float(value))]
-        else:
-            rows = rows[col == value]
+        rows = rows[rows[key] == value]
     return rows
 
 

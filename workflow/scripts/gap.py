@@ -1,12 +1,11 @@
-import pandas as pd
 
 from warmstart.atomic import atomic_write_text
 from warmstart.experiments import judge_all
 from warmstart.jobs import job
-from warmstart.tables import gap_table
+from warmstart.tables import gap_table, read
 
 with job(snakemake.log[0]):
-    tables = {name: pd.read_csv(path) for name, path in snakemake.input.items() if name in ("final", "diagnostics")}
+    tables = {name: read(path) for name, path in snakemake.input.items() if name in ("final", "diagnostics")}
     p = snakemake.params
     contrasts = judge_all(tables, p.experiments, p.protocol)
     atomic_write_text(contrasts.to_csv(index=False), snakemake.output.contrasts)

@@ -4,10 +4,10 @@ import pandas as pd
 
 from warmstart.atomic import atomic_write_text
 from warmstart.jobs import job
-from warmstart.tables import final_table, runs_table, timing_table
+from warmstart.tables import final_table, read, runs_table, timing_table
 
 with job(snakemake.log[0]):
-    metrics = pd.concat([pd.read_csv(p) for p in snakemake.input.metrics], ignore_index=True)
+    metrics = pd.concat([read(p) for p in snakemake.input.metrics], ignore_index=True)
     p = snakemake.params
     stops = {r["id"]: r["stop"] for r in p.runs if r["stop"]}
     seconds = {}  # training time per run: its shard's, shared equally by the shard's seeds
