@@ -35,8 +35,8 @@ GAP_COLUMNS = ["experiment", "condition", "n", "fresh_mean", "warm_mean", "gap_m
 
 def read(path: str | Path) -> pd.DataFrame:
     """A table written by the pipeline, its floats read back exactly (pandas writes the shortest
-    form that round-trips; its default parser may miss the last bit)."""
-    return pd.read_csv(path, float_precision="round_trip")
+    form that round-trips; pandas 3 parses it exactly by default, pandas 2 only when asked)."""
+    return pd.read_csv(path, **({} if int(pd.__version__.split(".")[0]) >= 3 else {"float_precision": "round_trip"}))
 
 
 def read_out(metrics: pd.DataFrame, stops: dict[str, dict]) -> pd.DataFrame:
