@@ -103,7 +103,13 @@ def test_the_paper_config_inherits_nothing_of_the_default_s_mnist1d_settings():
         (lambda c: c["experiments"]["arena"]["arms"][0].update(rho=0.1), "experiments.arena.arms[0].rho", "has no setting 'rho'"),
         (lambda c: c["experiments"]["arena"]["arms"][0].update(strength=-1), "experiments.arena.arms[0].strength", "less than or equal to"),
         (lambda c: c["experiments"]["arena"]["grids"].update(adamw={"lr": [0.1]}), "experiments.arena.grids.adamw", "unknown intervention"),
-        (lambda c: c["model"].update(name="resnet"), "experiments.arena.arms[8].name", "redo needs a model of Linear/Conv + ReLU units"),
+        (lambda c: c["experiments"]["arena"]["grids"].update(reset={"units": [1]}), "experiments.arena.grids.reset.units", "not a numeric"),
+        (  # the chain takes the arena's arms: they are checked when the arena itself is off
+            lambda c: (c["experiments"]["arena"].update(enabled=False), c["experiments"]["arena"]["arms"].append({"name": "adamw"})),
+            "experiments.arena.arms[11].name",
+            "unknown intervention 'adamw'",
+        ),
+        (lambda c: c["model"].update(name="resnet"), "experiments.arena.arms[8].name", "redo applies to the models mlp, cnn only"),
         (
             lambda c: c["experiments"]["chain"].update(arms=["adamw"]),
             "experiments.chain.arms",

@@ -2,6 +2,8 @@
 every tuning run is stopped and read by the one rule; a warm start's noise is its own."""
 
 import copy
+import hashlib
+import json
 import re
 from pathlib import Path
 
@@ -11,6 +13,7 @@ import yaml
 from snakemake.utils import update_config
 
 from warmstart import experiments, protocol
+from warmstart import runs as runs_module
 from warmstart.config import validate
 from warmstart.randomness import PERTURB, draw_seed
 from warmstart.starts import fresh_model, initial_model
@@ -116,3 +119,20 @@ def test_each_round_of_a_chain_draws_its_own_shrink_and_perturb_noise(tmp_path):
     weight = lambda m: next(m.parameters())  # noqa: E731
     assert not torch.equal(weight(a), weight(b))  # two rounds: different noise
     assert torch.equal(weight(a), weight(again))  # the same round twice: the same
+
+
+def run_table_digest(config: dict) -> str:
+    """SHA-256 (12 hex digits) of a study's run table: every run's id and identity, every row."""
+    table = experiments.build(config)
+    runs = {k: runs_module.identity(v) for k, v in sorted(table.runs.items())}
+    return hashlib.sha256(json.dumps([runs, table.rows], sort_keys=True, default=str).encode()).hexdigest()[:12]
+
+
+# The run tables of the studies already run: a change to any run id, run or row (a renamed field, a
+# new default, a reordered stream) fails here and must be said as new runs to train.
+RUN_TABLES = {"default": "e4e837e22c04", "tiny": "278dfe496c06", "cifar10": "96c912efc69a", "quick": "b4685214c6fb"}
+
+
+@pytest.mark.parametrize("name", CONFIGS)
+def test_the_run_tables_of_the_shipped_studies_are_unchanged(name):
+    assert run_table_digest(merged(CONFIGS[name])) == RUN_TABLES[name]

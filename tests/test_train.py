@@ -67,7 +67,8 @@ def test_fresh_run_starts_from_the_pretraining_initialisation_and_warm_from_its_
     assert sorted(p.name for p in (tmp_path / "pre").iterdir()) == ["metrics.csv", "model.pt", "provenance.json"]
 
 
-def test_resume_after_sigterm_mid_epoch_equals_an_uninterrupted_run(mnist1d_file, tmp_path):
+@pytest.mark.parametrize("legacy", [False, True], ids=["checkpoint", "checkpoint of an earlier version"])
+def test_resume_after_sigterm_mid_epoch_equals_an_uninterrupted_run(mnist1d_file, tmp_path, legacy):
     d = data.load(mnist1d_file)
     full = torch.arange(len(d["y_train"]))
     ref_model, ref = _run(d, epochs=4)
@@ -86,6 +87,9 @@ def test_resume_after_sigterm_mid_epoch_equals_an_uninterrupted_run(mnist1d_file
         train_one(model, d, terminating, epochs=4, checkpoint=ckpt, checkpoint_every=1, **SETTINGS)
     state = load_checked(ckpt)
     assert (state["epoch"], state["step"]) == (2, 1)  # saved after the first step of epoch 3
+    if legacy:  # written before the consecutive-epochs rule: no streaks, a "reached" of its own
+        state.pop("streak")
+        save_checked(state | {"reached": {}}, ckpt)
     model = build_model("mlp", (1, 40), 10, seed=0, width=16)  # a new process starts from scratch
     resumed, _ = train_one(model, d, shuffled(full), epochs=4, checkpoint=ckpt, checkpoint_every=1, **SETTINGS)
     assert resumed == ref

@@ -67,8 +67,8 @@ def warm_starts(config: dict, data: dict, pretrained: list, seeds: list[int], na
         w = fresh(s)
         w.load_state_dict(model.state_dict())
         spec = FIELD_DEFAULTS | {"init_seed": s, "order_seed": [s, TUNE]} | fields  # the warm run, as far as the intervention reads it
-        ctx = interventions.Start(lambda seed, s=s: fresh(s if seed is None else seed), data["x_train"], data["y_train"])
-        interventions.at_warm_start(spec, w, ctx)
+        ctx = interventions.Start(lambda seed, s=s: fresh(s if seed is None else seed), lambda: (data["x_train"], data["y_train"]))
+        w = interventions.at_warm_start(spec, w, ctx)
         starts.append(w)
     return starts, interventions.during(fields.get("intervention"), lambda: [fresh(s) for s in seeds])
 

@@ -58,8 +58,8 @@ def execute(
         schedule = smooth_shift(n, load(shift["subset"]), shift["gamma"], shift["epochs"], spec["batch_size"])
     else:
         schedule = shuffled(indices)
-    x_fit, y_fit = d["x_train"][indices], d["y_train"][indices]  # the run's training data (DASH reads them)
-    models = [initial_model(s, d["meta"], p, x_fit, y_fit, device) for s, p in zip(specs, parents or [None] * len(specs), strict=True)]
+    fit = lambda: (d["x_train"][indices], d["y_train"][indices])  # noqa: E731  (the run's training data, built when asked)
+    models = [initial_model(s, d["meta"], p, fit, device) for s, p in zip(specs, parents or [None] * len(specs), strict=True)]
     hooks = interventions.during(spec["intervention"], lambda: [fresh_model(s, d["meta"]).to(device) for s in specs])
     if channels_last and d["x_train"].dim() == 4:  # images: NHWC kernels on GPU
         models = [m.to(memory_format=torch.channels_last) for m in models]
@@ -77,6 +77,7 @@ def execute(
         bf16=spec["precision"] == "bf16", compile=compile, hooks=hooks,
     )  # fmt: skip
     if spec["optimum"]:  # a convex model, finished at its optimum (each seed alone: exact in a shard)
+        x_fit, y_fit = fit()
         for (metrics, _), model in zip(results, models, strict=True):
             metrics += optimum_rows(model, d, x_fit, y_fit, spec["optimum"], max(r["epoch"] for r in metrics) + 1)
     seconds = {"start_to_first_step": setup, "train_shard": time.perf_counter() - started}

@@ -2,13 +2,14 @@
 
 A *run* is one training phase, a JSON-able dict (``RunTable.run`` lists its fields): its data
 set and model, its initialisation (``init_seed``; ``parent``, the run whose final state, or
-state after ``parent_epoch`` epochs, it starts from; ``reset`` with its ``reset_mode``, ``shrink``
-and ``perturb``, the intervention applied then), its data (``subset``, a named index file, or the full set; ``shift``,
-the smooth shift), its optimiser and length (``epochs``, a cap for a run with a ``stop`` rule:
-every tuning run has the protocol's), and the seed of its data order (``order_seed``).
-Runs are identified by a human-readable path (``mnist1d/mlp/adam/warm/fraction~0.5/seed~3``,
-``warmstart.names``); a
-run needed by several experiments is listed once and trained once.
+state after ``parent_epoch`` epochs, it starts from; the interventions applied then or during
+tuning: ``reset`` with its ``reset_mode``, ``shrink`` and ``perturb``, ``intervention``; see
+``warmstart.interventions``), its data (``subset``, a named index file, or the full set;
+``shift``, the smooth shift), its optimiser and length (``epochs``, a cap for a run with a
+``stop`` rule: every tuning run has the protocol's), and the seed of its data order
+(``order_seed``). Runs are identified by a human-readable path
+(``mnist1d/mlp/adam/warm/fraction~0.5/seed~3``, ``warmstart.names``); a run needed by several
+experiments is listed once and trained once.
 
 Pairing (Berariu et al. 2021; Ash & Adams 2020): for each seed, every run of one chain starts
 from the same initialisation (``init_seed``) as the fresh run, and all tuning runs of a seed share

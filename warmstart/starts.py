@@ -3,6 +3,8 @@ interventions at the warm start applied (``warmstart.interventions``)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 
 from warmstart import interventions
@@ -19,16 +21,14 @@ def fresh_model(spec: dict, meta: dict, seed: int | None = None) -> torch.nn.Mod
 
 
 def initial_model(
-    spec: dict, meta: dict, parent: str | None, x: torch.Tensor | None = None, y: torch.Tensor | None = None, device: str = "cpu"
+    spec: dict, meta: dict, parent: str | None, data: Callable[[], tuple[torch.Tensor, torch.Tensor]] | None = None, device: str = "cpu"
 ) -> torch.nn.Module:
     """The model a run starts from, on ``device``: the fresh initialisation of ``init_seed``, or its
     parent's final state (or the state after ``parent_epoch`` epochs), then every intervention at
-    the warm start the run carries (``warmstart.interventions.at_warm_start``; ``x, y``: the run's
-    training data, which DASH reads)."""
+    the warm start the run carries (``warmstart.interventions.at_warm_start``; ``data()``: the
+    run's training data on ``device``, which DASH reads)."""
     model = fresh_model(spec, meta)
     if spec["parent"]:
         saved = load_checked(parent)
         model.load_state_dict(saved["model"] if spec["parent_epoch"] is None else saved["snapshots"][spec["parent_epoch"]])
-    model = model.to(device)
-    interventions.at_warm_start(spec, model, Start(lambda seed: fresh_model(spec, meta, seed).to(device), x, y))
-    return model
+    return interventions.at_warm_start(spec, model, Start(lambda seed: fresh_model(spec, meta, seed), data), device)

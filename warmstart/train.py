@@ -29,7 +29,7 @@ import copy
 import functools
 import signal
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 import torch
@@ -301,7 +301,8 @@ def resume(checkpoint: str | Path, stack: Stack, device: torch.device) -> tuple[
     stack.buffers = {k: v.to(device) for k, v in state.pop("buffers").items()}
     saved = {"optimizer": state.pop("optimizer"), "hooks": state.pop("hooks", {})}
     state["losses"], state["logits"] = [t.to(device) for t in state["losses"]], [t.to(device) for t in state["logits"]]
-    return Progress(**state), saved
+    known = {f.name for f in fields(Progress)}  # a checkpoint of an earlier version may hold more (its "reached")
+    return Progress(**{k: v for k, v in state.items() if k in known}), saved
 
 
 def end_epoch(p: Progress, stack: Stack, e: int, targets: torch.Tensor, data: dict, fit: tuple, rule: StopRule,

@@ -23,8 +23,12 @@ from warmstart.verdicts import CONTRAST_COLUMNS, judge
 def discover() -> dict[str, ModuleType]:
     """Every experiment module of this package (one that defines ``NAME``), by ``ORDER``."""
     found = [importlib.import_module(f"{__name__}.{m.name}") for m in pkgutil.iter_modules(__path__) if m.name != "base"]
-    found = [m for m in found if hasattr(m, "NAME")]
-    return {m.NAME: m for m in sorted(found, key=lambda m: (getattr(m, "ORDER", 1000), m.NAME))}
+    found = sorted((m for m in found if hasattr(m, "NAME")), key=lambda m: (getattr(m, "ORDER", 1000), m.NAME))
+    for i, m in enumerate(found):  # enabled() decides in this order: what a module needs must come before it
+        later = [n for n in getattr(m, "NEEDS", ()) if n not in [f.NAME for f in found[:i]]]
+        if later:
+            raise ValueError(f"experiments: {m.NAME} needs {later[0]}, which must come before it (a lower ORDER)")
+    return {m.NAME: m for m in found}
 
 
 MODULES: dict[str, ModuleType] = discover()

@@ -64,10 +64,15 @@ def check(cfg: dict, config: dict) -> None:
     setting one of its grid's (chosen on the validation split); each grid an intervention's."""
     m = config["model"]
     units = unit_names(m["name"], m["depth"])
-    for name in cfg["grids"]:
+    for name, grid in cfg["grids"].items():
         if name not in interventions.REGISTRY:
             raise ConfigError(f"config key experiments.arena.grids.{name}: unknown intervention; expected one of "
                               f"{', '.join(interventions.REGISTRY)}")  # fmt: skip
+        settings = interventions.REGISTRY[name].settings
+        off = [k for k in grid if k not in settings or settings[k].get("type") not in ("number", "integer")]
+        if off:
+            raise ConfigError(f"config key experiments.arena.grids.{name}.{off[0]}: not a numeric setting of {name} "
+                              f"(its settings: {', '.join(settings)})")  # fmt: skip
     for i, arm in enumerate(cfg["arms"]):
         problem = interventions.check(arm, units, m["name"])
         if problem:

@@ -1,15 +1,26 @@
 """What every experiment module shares: its figures' shape and the paired selections its
 contrasts are built from.
 
-An experiment module defines ``NAME``, ``TITLE``, ``CLAIMS`` (claim key -> the paper's claim; or
-``claims(cfg)`` where they depend on the config, as the arena's, one per intervention),
-``runs(table, cfg)`` (adds its runs and rows to the run table), ``FACTOR`` (the run fields in
-which the arms of its pairs may differ besides ``parent``: ``experiments.pair_differences`` holds
-them to it), ``contrasts(tables, cfg)`` (its
-primary contrasts, declared in code before any data: ``verdicts.Contrast``), ``FIGURES`` (figure
-name -> ``Figure``) and, optionally, ``notes(tables, cfg)`` (secondary lines for the summary).
-``tables`` holds ``final`` (and ``diagnostics`` when measured); ``cfg`` is the experiment's config
-section plus the study-level keys of ``study_keys``.
+An experiment module (found by the registry, ``warmstart.experiments``) defines:
+
+* ``NAME``, ``ORDER`` (its place in the summary), ``TITLE``, ``CLAIMS`` (claim key -> the paper's
+  claim; or ``claims(cfg)`` where they depend on the config, as the arena's, one per intervention);
+* ``runs(table, cfg)``: adds its runs and rows to the run table; ``FACTOR``: the run fields in
+  which the arms of its pairs may differ besides ``parent`` (``experiments.pair_differences``
+  holds them to it); ``ONE_PARENT``: its warm arms of a seed share one pretraining;
+* ``contrasts(tables, cfg)``: its primary contrasts, declared in code before any data
+  (``verdicts.Contrast``); ``FIGURES``: figure name -> ``Figure``;
+* optionally ``check(cfg, config)`` (its settings against the rest of the config, raising
+  ``ConfigError``), ``notes(tables, cfg)`` (secondary lines for the summary), ``WORDS`` (its
+  verdicts in its own words), ``CLAIM_WORD``, ``TABLES`` (file name under ``results/tables/`` ->
+  a function of ``gap.csv`` giving its text), ``READ_AFTER`` (the key of its section holding the
+  epoch after which its arms are read; part of the protocol), and, for an experiment that reads
+  another's runs, ``SECTION`` (its config section, if not ``experiments.<NAME>``), ``NEEDS``
+  (experiments it needs, of lower ``ORDER``), ``PAIRS = False`` (no pairs of its own) and
+  ``READS`` (the tables its contrasts read, if more than ``final``).
+
+``tables`` holds ``final`` (and ``diagnostics``, ``timing`` where they exist); ``cfg`` is the
+experiment's config section plus the study-level keys of ``study_keys``.
 """
 
 from __future__ import annotations

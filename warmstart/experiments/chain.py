@@ -60,7 +60,9 @@ def round_run(t: RunTable, s: Setting, cfg: dict, path: str, k: int, seed: int, 
 
 
 def check(cfg: dict, config: dict) -> None:
-    """Each chain's intervention is an arm of the arena (it takes the arena's settings)."""
+    """Each chain's intervention is an arm of the arena (it takes the arena's settings, checked as
+    the arena checks them, whether or not the arena itself runs)."""
+    arena.check(config["experiments"]["arena"], config)
     labels = [arena.label(a) for a in config["experiments"]["arena"].get("arms", [])]
     unknown = [a for a in cfg["arms"] if a not in labels]
     if unknown:

@@ -26,16 +26,20 @@ from warmstart.interventions.hooks import Hooks
 
 
 def discover() -> dict[str, Intervention]:
-    """Every ``Intervention`` at the top level of a module of this package, by name."""
-    found = {}
+    """Every ``Intervention`` at the top level of a module of this package, by name (a name taken
+    twice is an error)."""
+    found: dict[str, Intervention] = {}
     for m in pkgutil.iter_modules(__path__):
         module = importlib.import_module(f"{__name__}.{m.name}")
-        found |= {v.name: v for v in vars(module).values() if isinstance(v, Intervention)}
+        for iv in {id(v): v for v in vars(module).values() if isinstance(v, Intervention)}.values():
+            if iv.name in found:
+                raise ValueError(f"interventions: two interventions are named {iv.name!r}")
+            found[iv.name] = iv
     return dict(sorted(found.items()))
 
 
 REGISTRY: dict[str, Intervention] = discover()
-FIELDS = {"reset", "reset_mode", "shrink", "perturb", "intervention"}  # the run fields any intervention sets
+FIELDS = {f for iv in REGISTRY.values() for f in iv.run_fields}  # the run fields any intervention sets
 
 __all__ = ["FIELDS", "REGISTRY", "Hooks", "Start", "at_warm_start", "check", "during", "label"]
 
@@ -61,7 +65,7 @@ def check(arm: dict, units: list[str], model: str) -> str | None:
         key = error.absolute_path[0] if error.absolute_path else "name"
         return f"{key}: {error.message}"
     if iv.models is not None and model not in iv.models:
-        return f"name: {name} needs a model of Linear/Conv + ReLU units ({', '.join(iv.models)}), not {model}"
+        return f"name: {name} applies to the models {', '.join(iv.models)} only, not {model}"
     return iv.check(arm, units)
 
 
@@ -81,11 +85,15 @@ def identity(arm: dict) -> bool:
     return REGISTRY[arm["name"]].identity(arm)
 
 
-def at_warm_start(spec: dict, model: nn.Module, ctx: Start) -> None:
-    """Apply, in their ``order``, the interventions at the warm start that run ``spec`` carries."""
+def at_warm_start(spec: dict, model: nn.Module, ctx: Start, device: str = "cpu") -> nn.Module:
+    """Apply, in their ``order``, the interventions at the warm start that run ``spec`` carries to
+    ``model`` (built on the CPU): those that read the run's data on ``device``, the others before it
+    moves there. Return the model, on ``device``."""
     for iv in sorted(REGISTRY.values(), key=lambda iv: iv.order):
         if iv.at_start is not None and iv.applies(spec):
+            model = model.to(device) if iv.reads_data else model
             iv.at_start(model, spec, ctx)
+    return model.to(device)
 
 
 def during(arm: dict | None, inits: Callable[[], list[nn.Module]]) -> Hooks:

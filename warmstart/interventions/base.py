@@ -10,10 +10,12 @@ registry, ``warmstart.interventions``, finds it there). It declares:
   ``hooks(settings, inits)`` (a ``Hooks`` object acting while the run tunes: L2, SAM, ReDo, ...);
 * how a warm run carries it: ``fields(arm, units)``, the run fields it sets (by default
   ``{"intervention": arm}``; resets and shrink & perturb keep run fields of their own, which the
-  reset and shrink & perturb experiments share), ``applies(spec)`` reading them back, its
-  ``path`` in the run id and its ``label`` in tables;
+  reset and shrink & perturb experiments share; ``run_fields`` names them), ``applies(spec)``
+  reading them back, its ``path`` in the run id and its ``label`` in tables;
 * ``identity(arm)``: whether the arm is the fresh start by construction (a check, not a claim);
-  ``models``: the models it applies to (``None``: every one).
+  ``models``: the models it applies to (``None``: every one); ``reads_data``: its ``at_start``
+  reads the run's training data (DASH), so it acts on the training device; the others act on the
+  CPU, where the model is built, before it moves.
 """
 
 from __future__ import annotations
@@ -31,12 +33,12 @@ from warmstart.names import segment
 @dataclass(frozen=True)
 class Start:
     """What an intervention at the warm start may use: ``fresh(seed)`` builds the run's model
-    freshly initialised from ``seed`` (``None``: the run's own ``init_seed``); ``x, y`` are the
-    run's training data (``None`` where a caller has none)."""
+    freshly initialised from ``seed`` (``None``: the run's own ``init_seed``), on the CPU;
+    ``data()`` gives the run's training data ``(x, y)`` on the training device (``None`` where a
+    caller has none), built only when an intervention asks."""
 
     fresh: Callable[[int | None], nn.Module]
-    x: torch.Tensor | None = None
-    y: torch.Tensor | None = None
+    data: Callable[[], tuple[torch.Tensor, torch.Tensor]] | None = None
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,8 @@ class Intervention:
     hooks: Callable[[dict, Callable[[], list[nn.Module]]], Hooks] | None = None
     order: int = 100
     models: tuple[str, ...] | None = None
+    reads_data: bool = False  # its ``at_start`` reads the run's data: it acts on the training device, the others on the CPU
+    run_fields: tuple[str, ...] = ("intervention",)  # the run fields ``fields`` sets
 
     def fields(self, arm: dict, units: list[str]) -> dict:
         """The run fields of a warm run with ``arm`` (``units``: the model's unit names)."""

@@ -58,9 +58,9 @@ def _shrink(model: nn.Module, grads: dict[str, torch.Tensor], shrink: float) -> 
 
 
 def start(model: nn.Module, spec: dict, ctx: Start) -> None:
-    if ctx.x is None:
+    if ctx.data is None:
         raise ValueError("dash: needs the run's training data at the warm start")
-    dash(model, ctx.x, ctx.y, spec["intervention"]["shrink"])
+    dash(model, *ctx.data(), spec["intervention"]["shrink"])
 
 
-INTERVENTION = Intervention("dash", {"shrink": {"type": "number", "minimum": 0, "maximum": 1}}, at_start=start, order=30)
+INTERVENTION = Intervention("dash", {"shrink": {"type": "number", "minimum": 0, "maximum": 1}}, at_start=start, order=30, reads_data=True)

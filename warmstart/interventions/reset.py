@@ -64,4 +64,5 @@ RESET = Reset(
     {"units": {"type": "string"}, "mode": {"enum": ["resample", "restore"]}},
     at_start=start,
     order=10,
+    run_fields=("reset", "reset_mode"),
 )

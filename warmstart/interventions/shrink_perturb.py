@@ -43,4 +43,5 @@ SHRINK_PERTURB = ShrinkPerturb(
     {"shrink": {"type": "number", "minimum": 0}, "perturb": {"type": "number", "minimum": 0}},
     at_start=start,
     order=20,
+    run_fields=("shrink", "perturb"),
 )

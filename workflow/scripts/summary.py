@@ -1,4 +1,3 @@
-
 from warmstart.atomic import atomic_write_text
 from warmstart.experiments import claims_all, notes_all
 from warmstart.jobs import job

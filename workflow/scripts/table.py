@@ -1,4 +1,3 @@
-
 from warmstart.atomic import atomic_write_text
 from warmstart.experiments import MODULES
 from warmstart.jobs import job
