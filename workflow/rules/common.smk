@@ -23,7 +23,8 @@ SETTINGS = {
     name: experiments.settings(config, name) for name in experiments.enabled(config)
 }
 FIGURES = experiments.figures(config)  # figure name -> (experiment, Figure)
-TABLES = experiments.tables(config)  # an experiment's own table (file name) -> experiment
+# an experiment's own tables: file name -> experiment
+TABLES = experiments.tables(config)
 # the figures the README shows (`snakemake docs`)
 DOC_FIGURES = [name for name, (_, f) in FIGURES.items() if f.readme]
 DIAGNOSE = {d["run"]: d for d in TABLE.diagnose}
