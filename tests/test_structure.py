@@ -48,6 +48,21 @@ def test_no_module_outside_the_experiments_names_an_experiment():
     assert not offenders
 
 
+def test_no_code_outside_the_experiments_imports_one_by_name():
+    names = set(experiments.MODULES)
+    files = [p for p in (ROOT / "warmstart").rglob("*.py") if "experiments" not in p.parts]
+    files += [*(ROOT / "workflow/scripts").glob("*.py"), *(ROOT / "tools").glob("*.py"), *(ROOT / "benchmarks").glob("*.py")]
+    offenders = []
+    for p in files:
+        for node in ast.walk(ast.parse(p.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module == "warmstart.experiments":
+                offenders += [f"{p.relative_to(ROOT)}: {a.name}" for a in node.names if a.name in names]
+            if isinstance(node, ast.ImportFrom | ast.Import):
+                modules = [node.module or ""] if isinstance(node, ast.ImportFrom) else [a.name for a in node.names]
+                offenders += [f"{p.relative_to(ROOT)}: {m}" for m in modules if m.removeprefix("warmstart.experiments.") in names]
+    assert not offenders
+
+
 def test_the_registry_finds_every_experiment_module_by_itself():
     modules = {p.stem for p in (ROOT / "warmstart/experiments").glob("*.py")} - {"__init__", "base"}
     assert set(experiments.MODULES) == modules
