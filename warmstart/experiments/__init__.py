@@ -65,7 +65,7 @@ def check(config: dict) -> None:
             MODULES[name].check(section(config, name), config)
 
 
-def tables(config: dict) -> dict[str, str]:
+def own_tables(config: dict) -> dict[str, str]:
     """Every extra table of the enabled experiments (a module's ``TABLES``: file name -> function
     of ``gap.csv``): table file name -> its experiment."""
     return {file: name for name in enabled(config) for file in getattr(MODULES[name], "TABLES", {})}

@@ -90,7 +90,8 @@ def warm_run(t: RunTable, s: Setting, pre: dict, seed: int, arm: dict) -> dict:
     """The warm run of one arm (``warmstart.interventions`` says what run it is); resets and shrink
     & perturb share their runs with their own experiments."""
     units = unit_names(s.model["name"], s.model["depth"])
-    return t.warm(s, pre, seed, path=interventions.path(arm, units), **interventions.fields(arm, units))
+    path, fields = interventions.warm_run(arm, units)
+    return t.warm(s, pre, seed, path=path, **fields)
 
 
 def runs(t: RunTable, cfg: dict) -> None:

@@ -47,7 +47,8 @@ def runs(t: RunTable, cfg: dict) -> None:
         for lam in cfg["shrink"]:
             for sigma in cfg["perturb"]:
                 arm = {"name": "shrink_perturb", "shrink": lam, "perturb": sigma}
-                warm = t.warm(s, pre, seed, path=interventions.path(arm, []), **interventions.fields(arm, []))
+                path, fields = interventions.warm_run(arm, [])
+                warm = t.warm(s, pre, seed, path=path, **fields)
                 t.pair(NAME, seed, warm, t.fresh(s, seed), arm="shrink_perturb", shrink=lam, perturb=sigma)
 
 

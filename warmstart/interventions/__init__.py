@@ -3,7 +3,7 @@ defines): what is done once at the warm start (resets, shrink & perturb, DASH) a
 during tuning (L2 and L2 Init, SAM, ReDo, continual backprop), all through one path.
 
 ``REGISTRY`` holds every ``Intervention`` found in this package's modules. An arena arm is
-``{name, <settings>}``; ``check`` holds it to its intervention's settings; ``fields``, ``path``,
+``{name, <settings>}``; ``check`` holds it to its intervention's settings; ``warm_run``, ``fields``,
 ``label`` and ``identity`` say what run it is. For a run, ``at_warm_start`` applies every
 intervention at its start that the run carries, ``during`` builds the hooks of its tuning.
 
@@ -73,8 +73,11 @@ def fields(arm: dict, units: list[str]) -> dict:
     return REGISTRY[arm["name"]].fields(arm, units)
 
 
-def path(arm: dict, units: list[str]) -> str:
-    return REGISTRY[arm["name"]].path(arm, fields(arm, units))
+def warm_run(arm: dict, units: list[str]) -> tuple[str, dict]:
+    """A warm run with ``arm``: its run id's segment and its run fields."""
+    iv = REGISTRY[arm["name"]]
+    f = iv.fields(arm, units)
+    return iv.path(arm, f), f
 
 
 def label(arm: dict) -> str:

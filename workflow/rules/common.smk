@@ -24,7 +24,7 @@ SETTINGS = {
 }
 FIGURES = experiments.figures(config)  # figure name -> (experiment, Figure)
 # an experiment's own tables: file name -> experiment
-TABLES = experiments.tables(config)
+TABLES = experiments.own_tables(config)
 # the figures the README shows (`snakemake docs`)
 DOC_FIGURES = [name for name, (_, f) in FIGURES.items() if f.readme]
 DIAGNOSE = {d["run"]: d for d in TABLE.diagnose}
