@@ -95,6 +95,37 @@ def test_effective_rank_on_hand_made_features():
     assert dg.effective_rank(torch.diag(s)) == pytest.approx(float(torch.exp(-(p * p.log()).sum())))
 
 
+def test_stable_rank_counts_the_singular_values_that_hold_99_percent_of_their_sum():
+    q, _ = torch.linalg.qr(torch.randn(20, 20, generator=torch.Generator().manual_seed(0), dtype=torch.float64))
+    for s, k in (([1.0, 1.0, 1.0, 1.0], 4), ([90.0, 9.5, 0.5], 2), ([100.0, 1e-3, 1e-3], 1), ([50.0, 30.0, 19.5, 0.4, 0.1], 3)):
+        features = q[:, : len(s)] @ torch.diag(torch.tensor(s, dtype=torch.float64))  # singular values exactly s
+        assert dg.stable_rank(features) == k, s
+    assert dg.stable_rank(torch.zeros(5, 3)) == 0
+
+
+def test_gradient_norm_is_the_norm_of_the_analytic_gradient_of_logistic_regression():
+    g = torch.Generator().manual_seed(1)
+    model = nn.Linear(4, 3).double()
+    x, y = torch.randn(50, 4, generator=g, dtype=torch.float64), torch.randint(0, 3, (50,), generator=g)
+    r = torch.softmax(model(x), 1).detach() - F.one_hot(y, 3)  # dL/dlogits of the mean loss, times n
+    exact = torch.cat([(r.T @ x / len(y)).flatten(), r.mean(0)]).norm()
+    assert dg.gradient_norm(model, x, y, batch=16) == pytest.approx(float(exact), rel=1e-10)
+
+
+def test_each_units_weight_norm_is_the_norm_of_its_own_parameters():
+    from warmstart.models import build_model
+
+    model = build_model("mlp", (1, 40), 10, seed=0, width=8, depth=2)
+    with torch.no_grad():
+        for i, p in enumerate(model.parameters()):
+            p.fill_(i + 1.0)  # layer1: weight 1 (8x40), bias 2 (8); layer2: 3 (8x8), 4 (8); head: 5 (10x8), 6 (10)
+    w = dg.weights(model, dg.flat_params(model), dg.flat_params(model))
+    assert w["weight_norm_layer1"] == pytest.approx(math.sqrt(320 + 4 * 8))
+    assert w["weight_norm_layer2"] == pytest.approx(math.sqrt(9 * 64 + 16 * 8))
+    assert w["weight_norm_head"] == pytest.approx(math.sqrt(25 * 80 + 36 * 10))
+    assert w["weight_norm"] ** 2 == pytest.approx(sum(w[f"weight_norm_{u}"] ** 2 for u in ("layer1", "layer2", "head")))
+
+
 def test_activations_sees_every_relu_and_the_penultimate_features():
     from warmstart.models import build_model
 

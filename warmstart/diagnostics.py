@@ -11,12 +11,16 @@ fixed function of the parameters and a sum over examples.
 * Gradient noise: ``tr Σ``, the trace of the covariance of per-example gradients, and the simple
   gradient noise scale ``B_simple = tr Σ / |G|²`` (McCandlish et al. 2018, "An empirical model of
   large-batch training", App. A), with ``|G|²`` estimated without bias as ``|ḡ|² - tr Σ / n``.
-* Weights: Euclidean norm of all parameters, distance from the initialisation the run's chain
+* Weights: Euclidean norm of all parameters and of each unit's (``weight_norm_<unit>``, per layer
+  as Plasticine and Hare & Tortoise report it), distance from the initialisation the run's chain
   started from, and distance from the run's own starting point (the warm-start point).
+* Gradient norm: ``‖∇L‖``, the Euclidean norm of the gradient of the mean loss on the examples.
 * Dead units: fraction of ReLU units (features of a linear layer, channels of a convolution) whose
   output is zero for at least a fraction ``threshold`` of the examples (for channels: zero at every
   position). Effective rank of the penultimate features: ``exp(H(p))``, ``p`` the singular values
-  normalised to sum to 1 (Roy & Vetterli 2007).
+  normalised to sum to 1 (Roy & Vetterli 2007); their stable rank as the plasticity literature
+  defines it, ``srank_δ = min{k : Σ_{i≤k} σ_i ≥ (1 − δ) Σ_i σ_i}`` with ``δ = 0.01`` (Kumar et al.
+  2021, "Implicit under-parameterization", Eq. 1; Lyle et al. 2022; Plasticine).
 """
 
 from __future__ import annotations
@@ -162,17 +166,42 @@ def effective_rank(features: torch.Tensor) -> float:
     return float(torch.exp(-(p * p.log()).sum()))
 
 
+def stable_rank(features: torch.Tensor, delta: float = 0.01) -> int:
+    """``srank_δ`` of ``features`` ``(n, d)``: the fewest singular values whose sum reaches ``1 − δ``
+    of the sum of all of them (Kumar et al. 2021, Eq. 1)."""
+    s = torch.linalg.svdvals(features.double())
+    if float(s.sum()) == 0:
+        return 0
+    share = torch.cumsum(s, 0) / s.sum()
+    return int((share < 1 - delta).sum()) + 1
+
+
+def gradient_norm(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch: int = 1024) -> float:
+    """``‖∇L‖``: the norm of the gradient of the mean cross-entropy over ``(x, y)``, in eval mode."""
+    params = [p for p in model.parameters() if p.requires_grad]
+    model.eval()
+    total = [torch.zeros_like(p) for p in params]
+    for i in range(0, len(y), batch):
+        loss = F.cross_entropy(model(x[i : i + batch]), y[i : i + batch], reduction="sum") / len(y)
+        for t, g in zip(total, torch.autograd.grad(loss, params), strict=True):
+            t += g
+    return float(torch.cat([t.reshape(-1) for t in total]).double().norm())
+
+
 def weights(model: nn.Module, init: Vector, start: Vector) -> dict[str, float]:
-    """Norm of the parameters, distance from the chain's initialisation and from the run's start."""
+    """Norm of the parameters, of each unit's parameters (``weight_norm_<unit>``, the model's named
+    children), distance from the chain's initialisation and from the run's start."""
     w = flat_params(model)
-    return {"weight_norm": float(w.norm()), "dist_init": float((w - init).norm()), "dist_start": float((w - start).norm())}
+    units = {f"weight_norm_{n}": float(flat_params(u).norm()) for n, u in model.named_children() if next(u.parameters(), None) is not None}
+    return {"weight_norm": float(w.norm()), "dist_init": float((w - init).norm()), "dist_start": float((w - start).norm())} | units
 
 
 def measure(
     model: nn.Module, x: torch.Tensor, y: torch.Tensor, init: Vector, start: Vector, settings: dict, noise: bool
 ) -> dict[str, float]:
     """Every diagnostic of ``model`` on ``(x, y)``: sharpness (top-k eigenvalues, trace and its
-    standard error), weights, dead units, effective rank, and, if ``noise``, gradient noise."""
+    standard error), weights, gradient norm, dead units, effective and stable rank, and, if
+    ``noise``, gradient noise."""
     h = settings["hessian"]
     d = sum(p.numel() for p in model.parameters())
     hvp = loss_hvp(model, x, y)
@@ -183,6 +212,8 @@ def measure(
     out |= weights(model, init, start) | {
         "dead_units": dead_fraction(relus, settings["dead_threshold"]),
         "effective_rank": effective_rank(feats),
+        "stable_rank": stable_rank(feats),
+        "grad_norm": gradient_norm(model, x, y),
     }
     if noise:
         out |= gradient_noise(model, x, y)

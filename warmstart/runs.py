@@ -81,6 +81,19 @@ class RunTable:
         self.rows: list[dict] = []
         self.diagnose: list[dict] = []
 
+    def diagnose_jobs(self) -> dict[str, dict]:
+        """One diagnosis per run of ``diagnose`` (a run several experiments diagnose, as the arena's
+        plain warm start and the fraction experiment's, is diagnosed once): its ``epochs`` and
+        ``noise_epochs``, the union of every entry's, and its ``seen`` subset, which they must share."""
+        jobs: dict[str, dict] = {}
+        for d in self.diagnose:
+            job = jobs.setdefault(d["run"], {"epochs": [], "noise_epochs": [], "seen": d["seen"]})
+            if job["seen"] != d["seen"]:
+                raise ValueError(f"run {d['run']} is diagnosed on two seen subsets: {job['seen']} and {d['seen']}")
+            for k in ("epochs", "noise_epochs"):
+                job[k] = sorted(set(job[k]) | set(d[k]))
+        return jobs
+
     def read_rule(self) -> dict:
         """The protocol's stopping and read-out rule (``warmstart.protocol``), shared by every tuning run."""
         return read_rule(self.config)

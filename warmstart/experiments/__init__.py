@@ -79,7 +79,12 @@ def owner(name: str) -> ModuleType:
 def figures(config: dict) -> dict[str, tuple[str, Figure]]:
     """Every figure of the enabled experiments, and the overview of their primary contrasts that
     opens the summary: figure name -> (owner, ``Figure``)."""
-    out = {fig: (name, f) for name in enabled(config) for fig, f in MODULES[name].FIGURES.items()}
+    out = {
+        fig: (name, f)
+        for name in enabled(config)
+        for fig, f in MODULES[name].FIGURES.items()
+        if f.when is None or f.when(settings(config, name))
+    }
     return out | {fig: ("overview", f) for fig, f in overview.FIGURES.items()}
 
 

@@ -8,6 +8,10 @@ are trained once). Each intervention's setting is chosen on a validation split f
 ``grids`` (``tools/select_interventions.py``), never on the test set; the config must hold the
 choice.
 
+The first ``diagnostics_seeds`` seeds of every arm are diagnosed at their end
+(``warmstart.diagnostics``: stable and effective rank, weight norms per layer, distance from
+initialisation, gradient norm, dead units, sharpness), the frameworks' measurements of plasticity.
+
 Claims, one per intervention, "it closes the warm-start gap", with two primary contrasts each,
 under one Holm correction over the arena: the intervention beats the plain warm start (effect,
 ``acc(intervention) − acc(warm)``) and it is equivalent to fresh (equivalence,
@@ -26,8 +30,8 @@ import pandas as pd
 from warmstart import interventions
 from warmstart.errors import ConfigError
 from warmstart.experiments.base import Figure, arms, select
-from warmstart.names import value
-from warmstart.plotting import ARMS, COLORS, n_seeds
+from warmstart.names import condition, value
+from warmstart.plotting import ARMS, COLORS, n_seeds, summarise
 from warmstart.runs import RunTable, Setting
 from warmstart.stats import mean_ci, paired_tests
 from warmstart.units import unit_names
@@ -95,13 +99,21 @@ def warm_run(t: RunTable, s: Setting, pre: dict, seed: int, arm: dict) -> dict:
 
 
 def runs(t: RunTable, cfg: dict) -> None:
+    """Every arm's pairs; the first ``diagnostics_seeds`` seeds' runs are diagnosed at their end
+    (every arm, the plain warm start and fresh: ``t.diagnose``)."""
     s = t.setting()
+    diagnosed = set(t.seeds({"seeds": cfg["diagnostics_seeds"]}))
     for seed in t.seeds(cfg):
         pre = t.pretrain(s, cfg["fraction"], seed)
-        fresh = t.fresh(s, seed)
-        t.pair(NAME, seed, t.warm(s, pre, seed), fresh, intervention="none")
-        for arm in cfg["arms"]:
-            t.pair(NAME, seed, warm_run(t, s, pre, seed, arm), fresh, arm=label(arm), intervention=label(arm))
+        fresh, plain = t.fresh(s, seed), t.warm(s, pre, seed)
+        t.pair(NAME, seed, plain, fresh, intervention="none")
+        arms = [(label(arm), warm_run(t, s, pre, seed, arm)) for arm in cfg["arms"]]
+        for name, run in arms:
+            t.pair(NAME, seed, run, fresh, arm=name, intervention=name)
+        if seed in diagnosed:
+            for arm, run, name in [("fresh", fresh, "none"), ("warm", plain, "none")] + [(n, r, n) for n, r in arms]:
+                t.diagnose.append({"experiment": NAME, "condition": condition(intervention=name), "arm": arm, "seed": seed,
+                                   "run": run["id"], "epochs": [run["epochs"]], "noise_epochs": [], "seen": pre["subset"]})  # fmt: skip
 
 
 def contrasts(tables: dict[str, pd.DataFrame], cfg: dict) -> list:
@@ -193,6 +205,31 @@ def by_gap(tables: dict[str, pd.DataFrame], cfg: dict) -> plt.Figure:
     return fig
 
 
+DIAGNOSED = ("stable_rank", "effective_rank", "dead_units", "weight_norm", "dist_init", "grad_norm", "hessian_eig1")
+
+
+def diagnostics(tables: dict[str, pd.DataFrame], cfg: dict) -> plt.Figure:
+    """Per arm (fresh, the plain warm start, each intervention), its diagnosed seeds' final state on
+    training examples the warm start was not pretrained on: each quantity of ``DIAGNOSED``, mean
+    and 95% interval, in the order of the ranking by gap."""
+    d = tables["diagnostics"]
+    d = d[(d.experiment == NAME) & (d.half == "unseen")]
+    order = ["fresh", "warm"] + [label(a) for a in cfg["arms"]]
+    fig, axes = plt.subplots(1, len(DIAGNOSED), figsize=(2.4 * len(DIAGNOSED), 0.3 * len(order) + 1.6), sharey=True)
+    y = np.arange(len(order))
+    for ax, q in zip(axes, DIAGNOSED, strict=True):
+        s = summarise(d[d.quantity == q], ["arm"], "value").set_index("arm").reindex(order)
+        for yi, (arm, x) in zip(y, s.iterrows(), strict=True):
+            color = COLORS.get(arm, ARMS[0])
+            ax.errorbar(x["mean"], yi, xerr=[[x["mean"] - x["lo"]], [x["hi"] - x["mean"]]], fmt="o", color=color, capsize=3, ms=4)
+        ax.set(title=q.replace("_", " "))
+        ax.tick_params(labelsize=7)
+    axes[0].set_yticks(y, ["plain warm start" if a == "warm" else a for a in order], fontsize=8)
+    axes[0].invert_yaxis()
+    fig.suptitle(f"Diagnostics of every arm at its end ({n_seeds(d)} seeds, examples unseen in pretraining)")
+    return fig
+
+
 FIGURES = {
     "arena": Figure(
         by_gap,
@@ -201,5 +238,14 @@ FIGURES = {
         "interval), best first, with the plain warm start's gap (dashed) and fresh ± the equivalence margin (band); right, "
         "its cost: epochs to the stopping threshold and training seconds per run.",
         readme=True,
-    )
+    ),
+    "arena_diagnostics": Figure(
+        diagnostics,
+        ("diagnostics",),
+        "Every arm's final state (fresh, the plain warm start, each intervention) on training examples the warm start was not "
+        "pretrained on: stable rank (Kumar et al. 2021) and effective rank of the penultimate features, fraction of dead "
+        "units, weight norm, distance from the initialisation, gradient norm and top Hessian eigenvalue; mean and 95% "
+        "interval over the diagnosed seeds.",
+        when=lambda cfg: cfg["diagnostics_seeds"] != 0,
+    ),
 }

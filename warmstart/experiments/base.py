@@ -37,12 +37,14 @@ from warmstart.verdicts import Contrast
 class Figure:
     """One figure: ``draw(tables, cfg)`` returns a matplotlib figure drawn from the named
     ``tables`` (``final``, ``metrics``, ``diagnostics``, ``timing``); ``caption`` is its caption in
-    the report; ``readme``: shown in the README (``snakemake docs`` copies it into ``docs/``)."""
+    the report; ``readme``: shown in the README (``snakemake docs`` copies it into ``docs/``);
+    ``when(cfg)``: whether the experiment's settings draw it at all (``None``: always)."""
 
     draw: Callable
     tables: tuple[str, ...]
     caption: str
     readme: bool = False
+    when: Callable[[dict], bool] | None = None
 
 
 def select(final: pd.DataFrame, experiment: str, **where: object) -> pd.DataFrame:

@@ -10,8 +10,9 @@ initialisation of the seed; both see the same data order in a round. Round 1 is 
 every chain. Each intervention of ``arms`` (labels of the arena's arms, with the arena's settings)
 has its own warm chain, applied at every warm start from round 2 on (and during every round from
 round 2 on, for L2, L2 Init, SAM, ReDo and continual backprop; L2 Init anchors to the seed's first
-initialisation). The final state of every round of the plain warm chain and of the fresh runs is
-diagnosed (``diagnostics_seeds`` seeds): dead units, effective rank, weight norm, sharpness.
+initialisation). The final state of every round of every warm chain (plain and each
+intervention's) and of the fresh runs is diagnosed (``diagnostics_seeds`` seeds): dead units,
+effective and stable rank, weight norms, distance from initialisation, gradient norm, sharpness.
 
 Primary contrasts (the claim: warm-starting each round from the last generalises worse than
 starting fresh): the plain chain's gap, fresh − warm in test accuracy, averaged over rounds
@@ -43,7 +44,7 @@ CLAIMS = {
     "the previous one generalises worse than training each round from a fresh initialisation (Ash & Adams 2020, online setting)."
 }
 FACTOR = interventions.FIELDS  # a pair's arms may differ in these, besides parent
-DIAGNOSED = ("dead_units", "effective_rank", "weight_norm", "hessian_eig1")
+DIAGNOSED = ("dead_units", "effective_rank", "stable_rank", "weight_norm", "dist_init", "grad_norm", "hessian_eig1")
 
 
 def share(k: int, chunks: int) -> float:
@@ -84,13 +85,13 @@ def runs(t: RunTable, cfg: dict) -> None:
                 warm = first if k == 1 else round_run(t, s, cfg, label, k, seed, previous[label], **fields)
                 previous[label] = warm
                 t.pair(NAME, seed, warm, fresh, arm=label, round=k, intervention="none" if label == "warm" else label)
-                if label == "warm" and seed in diagnosed:
-                    base = {"experiment": NAME, "condition": condition(round=k, intervention="none"), "seed": seed}
+                if seed in diagnosed and (k > 1 or label == "warm"):  # every chain's rounds; round 1 is one run
+                    name = "none" if label == "warm" else label
+                    base = {"experiment": NAME, "condition": condition(round=k, intervention=name), "seed": seed}
                     seen = fraction_subset(share(max(k - 1, 1), cfg["chunks"]))  # the chunks of the rounds before
-                    for arm, run in (("warm", warm), ("fresh", fresh)):
-                        if k > 1 or arm == "warm":
-                            t.diagnose.append(base | {"arm": arm, "run": run["id"], "epochs": [run["epochs"]], "noise_epochs": [],
-                                                      "seen": seen})  # fmt: skip
+                    for arm, run in ((label, warm), ("fresh", fresh))[: 2 if label == "warm" and k > 1 else 1]:
+                        t.diagnose.append(base | {"arm": arm, "run": run["id"], "epochs": [run["epochs"]], "noise_epochs": [],
+                                                  "seen": seen})  # fmt: skip
 
 
 def contrasts(tables: dict[str, pd.DataFrame], cfg: dict) -> list:
@@ -148,18 +149,19 @@ def by_round(tables: dict[str, pd.DataFrame], cfg: dict) -> plt.Figure:
 
 
 def diagnostics(tables: dict[str, pd.DataFrame], cfg: dict) -> plt.Figure:
-    """Per round, the plain warm chain's and the fresh runs' final state on unseen training
-    examples: dead units, effective rank, weight norm and top Hessian eigenvalue."""
+    """Per round, the final state of every chain (plain warm, each intervention's) and of the fresh
+    runs on unseen training examples: each quantity of ``DIAGNOSED``."""
     d = tables["diagnostics"]
     d = d[(d.experiment == NAME) & (d.half == "unseen")].copy()
     d["round"] = d.condition.str.extract(r"round=(\d+)").astype(int)
     fig, axes = plt.subplots(1, len(DIAGNOSED), figsize=(3.2 * len(DIAGNOSED), 3.2))
+    colors = {"fresh": COLORS["fresh"], "warm": COLORS["warm"]} | dict(zip(cfg["arms"], ARMS, strict=False))
     for ax, q in zip(axes, DIAGNOSED, strict=True):
-        for arm in ("warm", "fresh"):
-            rows = d[(d.quantity == q) & ((d.arm == arm) | ((d["round"] == 1) & (arm == "fresh")))]
+        for arm, color in colors.items():  # round 1 is one run, diagnosed as the plain chain's: every chain's first point
+            rows = d[(d.quantity == q) & ((d.arm == arm) | ((d["round"] == 1) & (arm != "warm")))]
             if len(rows):
                 s = summarise(rows, ["round"], "value")
-                errorbar(ax, s["round"], s, color=COLORS[arm], label=arm)
+                errorbar(ax, s["round"], s, color=color, label="plain warm" if arm == "warm" else arm)
         ax.set(xlabel="round", title=q.replace("_", " "), xticks=range(1, cfg["chunks"] + 1))
     axes[0].legend(fontsize=7)
     fig.suptitle(f"Plasticity diagnostics along the chain ({n_seeds(d)} seeds, unseen examples)")
@@ -178,8 +180,9 @@ FIGURES = {
     "chain_diagnostics": Figure(
         diagnostics,
         ("diagnostics",),
-        "The final state of every round of the plain warm chain and of the fresh runs, on training examples outside the "
-        "previous rounds' chunks: fraction of dead units, effective rank of the penultimate features, weight norm and top "
+        "The final state of every round of the plain warm chain, of each intervention's chain and of the fresh runs, on "
+        "training examples outside the previous rounds' chunks: fraction of dead units, effective and stable rank (Kumar et "
+        "al. 2021) of the penultimate features, weight norm, distance from the initialisation, gradient norm and top "
         "Hessian eigenvalue, mean and 95% interval over the diagnosed seeds.",
     ),
 }

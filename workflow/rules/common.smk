@@ -27,7 +27,7 @@ FIGURES = experiments.figures(config)  # figure name -> (experiment, Figure)
 TABLES = experiments.own_tables(config)
 # the figures the README shows (`snakemake docs`)
 DOC_FIGURES = [name for name, (_, f) in FIGURES.items() if f.readme]
-DIAGNOSE = {d["run"]: d for d in TABLE.diagnose}
+DIAGNOSE = TABLE.diagnose_jobs()
 # Shards of seeds, one training job each (a finished run keeps the shard that trained it)
 SHARD_OF = shards.plan(list(RUNS), config["train"]["seeds_per_job"])
 
