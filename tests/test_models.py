@@ -45,3 +45,20 @@ def test_the_same_seed_gives_the_same_initialisation_and_leaves_global_rng_alone
     c = build_model("mlp", (1, 40), 10, seed=6)
     assert all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values()))
     assert not torch.equal(a.state_dict()["head.0.weight"], c.state_dict()["head.0.weight"])
+
+
+def test_the_mlp_variants_put_a_layernorm_before_each_activation_or_concatenate_both_relus():
+    from warmstart.models import CReLU
+
+    x = torch.randn(5, 1, 40, generator=torch.Generator().manual_seed(0))
+    ln = build_model("mlp", (1, 40), 10, seed=0, width=8, depth=2, norm="layernorm")
+    plain = build_model("mlp", (1, 40), 10, seed=0, width=8, depth=2)
+    h = ln.layer1[1](x.flatten(1))
+    assert torch.equal(ln.layer1(x), torch.relu(torch.nn.functional.layer_norm(h, (8,), ln.layer1[2].weight, ln.layer1[2].bias)))
+    assert torch.equal(ln.layer1[1].weight, plain.layer1[1].weight)  # the Linear layers drawn as in the plain network
+    cr = build_model("mlp", (1, 40), 10, seed=0, width=8, depth=2, activation="crelu")
+    h = cr.layer1[1](x.flatten(1))
+    assert isinstance(cr.layer1[-1], CReLU) and torch.equal(cr.layer1(x), torch.cat([h.clamp(min=0), (-h).clamp(min=0)], 1))
+    assert cr.layer2[0].in_features == 16 and cr.head[0].in_features == 16  # twice the features, twice the next layer's inputs
+    with pytest.raises(ValueError, match="norm='batch'"):
+        build_model("mlp", (1, 40), 10, seed=0, norm="batch")

@@ -190,3 +190,70 @@ def test_recycling_needs_plain_units_and_says_which_models():
         hidden_layers(build_model("resnet", (1, 40), 10, seed=0, width=4, depth=1), "redo")
     assert [layer.weight for layer in hidden_layers(build_model("cnn", (1, 40), 10, seed=0, width=4, depth=2), "cbp")] == [
         "conv1.0.weight", "conv2.0.weight"]  # fmt: skip
+
+
+def test_parseval_is_the_squared_distance_of_each_hidden_gram_matrix_to_s_times_identity_per_seed():
+    from warmstart.interventions.parseval import regularised_weights
+
+    inits = [_mlp(s) for s in SEEDS]
+    stack, _ = _stack()
+    hooks = during({"name": "parseval", "strength": 0.3, "scale": 2.0}, lambda: inits)
+    assert regularised_weights(inits[0]) == ["layer1.1.weight", "layer2.0.weight"]  # the head is left free
+    for i in range(len(SEEDS)):
+        brute = sum(((stack.params[k][i] @ stack.params[k][i].T - 2.0 * torch.eye(16)) ** 2).sum() for k in regularised_weights(inits[0]))
+        assert torch.allclose(hooks.penalty(stack.params)[i], 0.3 * brute)
+    with torch.no_grad():  # rows orthogonal with squared norm s: no penalty, whatever the head
+        for k in regularised_weights(inits[0]):
+            q, _ = torch.linalg.qr(torch.randn(stack.params[k].shape[2], 16, generator=torch.Generator().manual_seed(0)))
+            stack.params[k].copy_(math.sqrt(2.0) * q.T.expand_as(stack.params[k]))
+        stack.params["head.0.weight"].mul_(7)
+    assert torch.allclose(hooks.penalty(stack.params), torch.zeros(len(SEEDS)), atol=1e-4)
+
+
+def test_hare_and_tortoise_keep_an_ema_of_every_step_and_reset_the_hare_after_every_k_epochs():
+    stack, opt = _stack()
+    start = {k: v.detach().clone() for k, v in stack.params.items()}
+    hooks = during({"name": "hare_tortoise", "ema": 0.9, "every": 2}, lambda: None)
+    hooks.begin(stack)
+    slow = {k: v.clone() for k, v in start.items()}
+    for epoch in (1, 2, 3):
+        for step in range(3):
+            _step(stack, opt, *_batch(seed=10 * epoch + step))
+            hooks.after_step(stack, opt, None, [])
+            slow = {k: 0.9 * slow[k] + 0.1 * stack.params[k].detach() for k in slow}
+        before = {k: v.detach().clone() for k, v in stack.params.items()}
+        hooks.after_epoch(stack, epoch)
+        for k, v in stack.params.items():
+            assert torch.allclose(hooks.slow[k], slow[k], atol=1e-6)  # the Tortoise: the EMA of the Hare after every step
+            # after epoch 2 (every = 2) the Hare is the Tortoise; otherwise untouched
+            assert torch.equal(v, hooks.slow[k]) if epoch == 2 else torch.equal(v, before[k])
+    kept = {k: v[[0, 2]].clone() for k, v in hooks.slow.items()}
+    hooks.select(torch.tensor([0, 2]))  # seed 1 finished: the others keep their own Tortoise
+    assert all(torch.equal(hooks.slow[k], kept[k]) for k in kept)
+
+
+def test_plasticity_injection_keeps_the_function_exactly_and_trains_only_the_encoder_and_the_new_head():
+    from warmstart.interventions.injection import Injected, inject
+
+    warm, fresh = _mlp(0), _mlp(7)
+    with torch.no_grad():
+        for p in warm.parameters():
+            p.add_(0.3)
+    x = torch.randn(32, 1, 40, generator=torch.Generator().manual_seed(0))
+    before, head = warm(x), {k: v.clone() for k, v in warm.head.state_dict().items()}
+    n_trained = sum(p.numel() for p in warm.parameters())
+    inject(warm, fresh)
+    assert isinstance(warm.head[0], Injected)
+    assert torch.equal(warm(x), before)  # exactly the warm network's function at the injection
+    assert sum(p.numel() for p in warm.parameters()) == n_trained  # θ' replaces θ among the trained parameters
+    assert torch.equal(warm.head[0].weight, fresh.head[0].weight) and torch.equal(warm.head[0].frozen_weight, fresh.head[0].weight)
+    assert torch.equal(warm.head[0].old_weight, head["0.weight"]) and torch.equal(warm.head[0].old_bias, head["0.bias"])
+    stack = Stack([warm])
+    opt = Optimizer("adam", stack.params.values(), 1e-2)
+    encoder = stack.params["layer1.1.weight"].detach().clone()
+    _step(stack, opt, x[None, :, 0], torch.randint(0, 10, (1, 32)))
+    assert not torch.equal(stack.params["layer1.1.weight"], encoder) and not torch.equal(
+        stack.params["head.0.weight"][0], fresh.head[0].weight
+    )
+    assert torch.equal(stack.buffers["head.0.old_weight"][0], head["0.weight"])  # θ and θ'₀ frozen
+    assert torch.equal(stack.buffers["head.0.frozen_weight"][0], fresh.head[0].weight)

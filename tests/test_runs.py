@@ -160,3 +160,25 @@ def test_a_confirmation_study_shifts_every_seed_and_keeps_the_pairing():
     assert all(r["init_seed"] >= 1000 and r["order_seed"][0] >= 1000 for r in shifted.runs.values())
     assert not set(base.runs) & set(shifted.runs)  # disjoint runs, the same structure
     assert sorted(k.rsplit("~", 1)[0] for k in base.runs) == sorted(k.rsplit("~", 1)[0] for k in shifted.runs)
+
+
+def test_an_architectural_arm_is_a_network_of_its_own_with_its_own_pretraining_and_fresh_start():
+    from torch import nn
+
+    from warmstart.models import CReLU
+    from warmstart.starts import fresh_model
+
+    table = experiments.build(study(seeds=2))
+    for name, variant, module in (("layernorm", {"norm": "layernorm"}, nn.LayerNorm), ("crelu", {"activation": "crelu"}, CReLU)):
+        rows = [r for r in table.rows if r["experiment"] == "arena" and r["intervention"] == name]
+        assert sorted((r["arm"], r["seed"]) for r in rows) == sorted([(name, 0), (name, 1), ("fresh", 0), ("fresh", 1)])
+        for seed in (0, 1):
+            warm, fresh = (table.runs[next(r["run"] for r in rows if r["seed"] == seed and (r["arm"] == "fresh") == f)] for f in (False, True))
+            pre = table.runs[warm["parent"]]
+            plain = table.runs[f"mnist1d/mlp/adam/fresh/seed~{seed}"]
+            assert warm["model"] == fresh["model"] == pre["model"] == plain["model"] | variant  # its own network throughout
+            assert fresh["id"] != plain["id"] and pre["init_seed"] == fresh["init_seed"] == seed and not pre["parent"]
+            assert fresh["order_seed"] == warm["order_seed"] == plain["order_seed"]  # the same data order as every tuning run of the seed
+            assert any(isinstance(m, module) for m in fresh_model(fresh, {"input_shape": [1, 40], "num_classes": 10}).modules())
+            assert not any(isinstance(m, module) for m in fresh_model(plain, {"input_shape": [1, 40], "num_classes": 10}).modules())
+    assert experiments.pair_differences(table) == []

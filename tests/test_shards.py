@@ -112,10 +112,13 @@ def test_a_shard_is_deterministic_and_its_size_does_not_change_a_seed(mnist1d_fi
         _close(x, y, 1e-5, 0, 300, 100)
 
 
-HOOKS = {  # interventions whose state must survive a resume with a seed gone: none, continual backprop, L2 Init's anchors
+HOOKS = {  # interventions whose state must survive a resume with a seed gone: none, continual backprop, L2 Init's anchors,
+    # Hare & Tortoise's EMA (a reset every 2 epochs), Parseval's penalty
     "plain": None,
     "cbp": {"name": "cbp", "rate": 0.05, "decay": 0.9, "maturity": 2},
     "l2_init": {"name": "l2_init", "strength": 0.01},
+    "hare_tortoise": {"name": "hare_tortoise", "ema": 0.5, "every": 2},
+    "parseval": {"name": "parseval", "strength": 0.001, "scale": 1.0},
 }
 
 
@@ -164,6 +167,11 @@ def test_resume_of_a_shard_after_a_seed_stopped_equals_the_uninterrupted_shard(m
         ("arena", "mnist1d/mlp/adam/warm/fraction~0.5/sam-rho~0.05/seed~{}"),
         ("arena", "mnist1d/mlp/adam/warm/fraction~0.5/redo-every~4-tau~0.5/seed~{}"),
         ("arena", "mnist1d/mlp/adam/warm/fraction~0.5/cbp-decay~0.9-maturity~2-rate~0.05/seed~{}"),
+        ("arena", "mnist1d/mlp/adam/warm/fraction~0.5/parseval-scale~1-strength~0.001/seed~{}"),
+        ("arena", "mnist1d/mlp/adam/warm/fraction~0.5/hare_tortoise-ema~0.9-every~2/seed~{}"),
+        ("arena", "mnist1d/mlp/adam/warm/fraction~0.5/injection/seed~{}"),
+        ("arena", "mnist1d/mlp/adam/norm~layernorm/warm/fraction~0.5/seed~{}"),
+        ("arena", "mnist1d/mlp/adam/activation~crelu/warm/fraction~0.5/seed~{}"),
     ],
 )
 def test_interventions_and_the_smooth_shift_are_per_seed_in_a_shard(mnist1d_file, tmp_path, experiment, run):

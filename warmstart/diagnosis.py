@@ -6,6 +6,7 @@ from __future__ import annotations
 import torch
 
 from warmstart import data as datasets
+from warmstart import interventions
 from warmstart.atomic import load_checked
 from warmstart.diagnostics import flat_params, measure
 from warmstart.randomness import DIAGNOSTIC_SUBSETS, seeded
@@ -39,6 +40,7 @@ def diagnose(
     subsets = diagnostic_subsets(len(d["y_train"]), torch.load(seen, weights_only=True), settings["subset"], settings["subset_seed"])
     model = fresh_model(spec, d["meta"]).to(device)
     init = flat_params(model)
+    model = interventions.shaped(spec, model)  # the network the run trained (plasticity injection's head)
     saved = load_checked(model_file)
     # the end (labelled with the run's epoch cap) is its final state, also when its stopping rule
     # ended it earlier; grid epochs after such a stop have no snapshot and are skipped

@@ -77,13 +77,31 @@ def cnn(input_shape: tuple[int, ...], num_classes: int, width: int = 32, depth: 
     return nn.Sequential(units)
 
 
-def mlp(input_shape: tuple[int, ...], num_classes: int, width: int = 100, depth: int = 2) -> nn.Sequential:
+class CReLU(nn.ReLU):
+    """Concatenated ReLU (Shang et al. 2016; against loss of plasticity, Abbas et al. 2023):
+    ``[relu(x), relu(−x)]`` along the last dimension, twice the features. A ``ReLU`` subclass, so
+    that the diagnostics count its outputs as units."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.cat([torch.relu(x), torch.relu(-x)], -1)
+
+
+def mlp(
+    input_shape: tuple[int, ...], num_classes: int, width: int = 100, depth: int = 2, norm: str = "none", activation: str = "relu"
+) -> nn.Sequential:
     """Multi-layer perceptron of Ash & Adams 2020: ``depth`` hidden ReLU layers of ``width``
-    units (their "3-layer MLP" is ``width=100, depth=2``), then a linear head."""
+    units (their "3-layer MLP" is ``width=100, depth=2``), then a linear head. Variants (the
+    arena's architectural arms): ``norm="layernorm"`` puts a LayerNorm (with its affine scale and
+    shift) between each hidden Linear and its activation (as Lyle et al. 2023, 2024 use it against
+    loss of plasticity); ``activation="crelu"`` replaces each ReLU by ``CReLU``, so each hidden
+    layer gives ``2 · width`` features and the next layer has twice the inputs."""
+    if norm not in ("none", "layernorm") or activation not in ("relu", "crelu"):
+        raise ValueError(f"model: unknown mlp variant norm={norm!r}, activation={activation!r}; expected none|layernorm, relu|crelu")
     n, units = math.prod(input_shape), OrderedDict()
     for i in range(depth):
-        units[f"layer{i + 1}"] = nn.Sequential(*[nn.Flatten()] * (i == 0), nn.Linear(n, width), nn.ReLU())
-        n = width
+        layers = [*[nn.Flatten()] * (i == 0), nn.Linear(n, width), *[nn.LayerNorm(width)] * (norm == "layernorm")]
+        units[f"layer{i + 1}"] = nn.Sequential(*layers, CReLU() if activation == "crelu" else nn.ReLU())
+        n = width * (2 if activation == "crelu" else 1)
     units["head"] = nn.Sequential(*[nn.Flatten()] * (depth == 0), nn.Linear(n, num_classes))
     return nn.Sequential(units)
 

@@ -10,8 +10,9 @@ run's seeds and a stream constant (or, for data order, the run's ``order_seed``)
   ``STAGE + i``, round ``k`` of the chain ``CHAIN + k``. Every tuning run of a seed shares one
   order (the pairing of warm and fresh).
 * **augmentation** of a step: ``seeded(*order_seed, e, step, AUGMENT)``.
-* **draws at a warm start** (``warmstart.starts``): shrink & perturb's noise and a re-sampled
-  reset's units are fresh initialisations of the model seed ``draw_seed(PERTURB | RESAMPLE, run)``.
+* **draws at a warm start** (``warmstart.starts``): shrink & perturb's noise, a re-sampled
+  reset's units and plasticity injection's new head are fresh initialisations of the model seed
+  ``draw_seed(PERTURB | RESAMPLE | INJECT, run)``.
 * **unit recycling** during tuning: ReDo ``seeded(*key, REDO, layer)``, continual backprop
   ``seeded(*key, CBP, layer)``.
 * **diagnostics**: the seen / unseen example subsets ``seeded(subset_seed, DIAGNOSTIC_SUBSETS, i)``.
@@ -36,6 +37,7 @@ CBP = 89
 VALIDATION = 97
 PERTURB = 1_000_000
 RESAMPLE = 2_000_000
+INJECT = 3_000_000
 
 
 def seeded(*key: int) -> torch.Generator:

@@ -29,6 +29,8 @@ from warmstart.names import condition
 from warmstart.protocol import read_rule
 from warmstart.randomness import PRETRAIN, STAGE, TUNE
 
+VARIANTS = ("norm", "activation")  # a model's variant keys (``warmstart.models.mlp``): in a run only where set
+
 # Fields whose value here means "not used". A run stores only the fields that differ from these
 # (``identity``), so adding a field with such a default leaves every existing run's identity valid.
 FIELD_DEFAULTS = {
@@ -120,7 +122,7 @@ class RunTable:
             {
                 "id": names.run_id(f"{s.path}/{path}", seed),
                 "dataset": s.dataset,
-                "model": {k: s.model[k] for k in ("name", "width", "depth")},
+                "model": {k: s.model[k] for k in ("name", "width", "depth")} | {k: s.model[k] for k in VARIANTS if k in s.model},
                 "init_seed": seed,
                 "optimizer": s.train["optimizer"],
                 "lr": s.train["lr"],

@@ -17,7 +17,7 @@ def fresh_model(spec: dict, meta: dict, seed: int | None = None) -> torch.nn.Mod
     """The run's model freshly initialised from ``seed`` (default, the run's ``init_seed``)."""
     m = spec["model"]
     seed = spec["init_seed"] if seed is None else seed
-    return build_model(m["name"], meta["input_shape"], meta["num_classes"], seed, width=m["width"], depth=m["depth"])
+    return build_model(m["name"], meta["input_shape"], meta["num_classes"], seed, **{k: v for k, v in m.items() if k != "name"})
 
 
 def initial_model(

@@ -218,7 +218,7 @@ def train(
     SIGTERM (then ``Interrupted`` is raised), and training resumes from it when it exists. ``bf16``
     runs forward and loss under bf16 autocast; ``compile`` trains through ``torch.compile`` of the
     forward. ``hooks`` (``warmstart.interventions``) is what an intervention does during training:
-    a penalty on each seed's loss, a changed gradient (SAM), an edit after each update."""
+    a penalty on each seed's loss, a changed gradient (SAM), an edit after each update or epoch."""
     x, y = data["x_train"], data["y_train"]
     stack, hooks, rule = Stack(models), hooks or Hooks(), StopRule(stop_train_acc, stop_consecutive, stop_from)
     forward = torch.compile(stack.forward) if compile else stack.forward
@@ -232,6 +232,7 @@ def train(
     else:
         opt = Optimizer(optimizer, stack.params.values(), lr, weight_decay)
         p = start(stack, fit, data, save_epochs, bf16)
+        hooks.begin(stack)
 
     def save() -> None:
         tensors = {"params": stack.params, "buffers": stack.buffers, "optimizer": opt.state_dict(), "hooks": hooks.state_dict()}
@@ -267,6 +268,7 @@ def train(
                 if sigterm:
                     save()
                     raise Interrupted(f"SIGTERM at epoch {e}, step {step + 1}: saved {checkpoint}")
+            hooks.after_epoch(stack, e)
             end_epoch(p, stack, e, y[orders], data, fit, rule, save_epochs, bf16)
             retire(p, stack, opt, hooks, rule)
             if checkpoint and checkpoint_every and e % checkpoint_every == 0 and e < epochs:

@@ -9,6 +9,7 @@ Everything else (rules, figures, tables, summary) follows.
 from __future__ import annotations
 
 import importlib
+import json
 import pkgutil
 from types import ModuleType
 
@@ -125,9 +126,12 @@ def pair_differences(table: RunTable) -> list[str]:
                     out.append(f"{exp} [{cond}] seed {seed}: {run_id}'s ancestor {parent} does not start as {fresh['id']} ({off[0]})")
                 parent = p["parent"]
     for (exp, seed), g in rows[rows.arm != "fresh"].groupby(["experiment", "seed"], sort=False):
-        parents = {table.runs[r]["parent"] for r in g.run}
-        if getattr(MODULES[exp], "ONE_PARENT", False) and len(parents) > 1:
-            out.append(f"{exp} seed {seed}: its warm arms start from {len(parents)} parents, not one: {sorted(map(str, parents))}")
+        by_network: dict[str, set] = {}  # an architectural arm (the arena's LayerNorm) is a network of its own
+        for r in g.run:
+            by_network.setdefault(json.dumps(table.runs[r]["model"], sort_keys=True), set()).add(table.runs[r]["parent"])
+        for parents in by_network.values():
+            if getattr(MODULES[exp], "ONE_PARENT", False) and len(parents) > 1:
+                out.append(f"{exp} seed {seed}: its warm arms start from {len(parents)} parents, not one: {sorted(map(str, parents))}")
     return out
 
 

@@ -62,12 +62,17 @@ def round_run(t: RunTable, s: Setting, cfg: dict, path: str, k: int, seed: int, 
 
 def check(cfg: dict, config: dict) -> None:
     """Each chain's intervention is an arm of the arena (it takes the arena's settings, checked as
-    the arena checks them, whether or not the arena itself runs)."""
+    the arena checks them, whether or not the arena itself runs) that keeps the network's shape."""
     arena.check(config["experiments"]["arena"], config)
     labels = [arena.label(a) for a in config["experiments"]["arena"].get("arms", [])]
     unknown = [a for a in cfg["arms"] if a not in labels]
     if unknown:
         raise ConfigError(f"config key experiments.chain.arms: {unknown[0]!r} is not an arm of experiments.arena ({', '.join(labels)})")
+    arms = {arena.label(a): a for a in config["experiments"]["arena"]["arms"]}
+    fixed = [a for a in cfg["arms"] if not interventions.REGISTRY[arms[a]["name"]].chains]
+    if fixed:
+        raise ConfigError(f"config key experiments.chain.arms: {fixed[0]!r} changes the network at the warm start; a chain's "
+                          "rounds start from their parent's network, so it cannot take part")  # fmt: skip
 
 
 def runs(t: RunTable, cfg: dict) -> None:

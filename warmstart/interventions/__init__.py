@@ -41,7 +41,7 @@ def discover() -> dict[str, Intervention]:
 REGISTRY: dict[str, Intervention] = discover()
 FIELDS = {f for iv in REGISTRY.values() for f in iv.run_fields}  # the run fields any intervention sets
 
-__all__ = ["FIELDS", "REGISTRY", "Hooks", "Start", "at_warm_start", "check", "during", "label"]
+__all__ = ["FIELDS", "REGISTRY", "Hooks", "Start", "at_warm_start", "check", "during", "label", "shaped"]
 
 
 def check(arm: dict, units: list[str], model: str) -> str | None:
@@ -97,6 +97,15 @@ def at_warm_start(spec: dict, model: nn.Module, ctx: Start, device: str = "cpu")
             model = model.to(device) if iv.reads_data else model
             iv.at_start(model, spec, ctx)
     return model.to(device)
+
+
+def shaped(spec: dict, model: nn.Module) -> nn.Module:
+    """``model`` (a fresh one of run ``spec``) in the shape of the network the run trains, into which
+    its saved states load: every intervention it carries that changes the network applied (with any values)."""
+    for iv in REGISTRY.values():
+        if iv.shape is not None and iv.applies(spec):
+            iv.shape(model)
+    return model
 
 
 def during(arm: dict | None, inits: Callable[[], list[nn.Module]]) -> Hooks:

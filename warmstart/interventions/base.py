@@ -12,6 +12,12 @@ registry, ``warmstart.interventions``, finds it there). It declares:
   ``{"intervention": arm}``; resets and shrink & perturb keep run fields of their own, which the
   reset and shrink & perturb experiments share; ``run_fields`` names them), ``applies(spec)``
   reading them back, its ``path`` in the run id and its ``label`` in tables;
+* ``variant``: for an architectural arm (LayerNorm, CReLU), the model settings of its network
+  (``warmstart.models``); it changes no warm start: the arena trains that network's own pretraining,
+  warm and fresh runs, and the run's model carries it;
+* ``shape(model)``: for one that changes the network (plasticity injection), the same change with
+  any values, so that the run's saved states load into a model built for it; ``chains``: whether
+  it may take part in the continual chain (not one that changes the network);
 * ``identity(arm)``: whether the arm is the fresh start by construction (a check, not a claim);
   ``models``: the models it applies to (``None``: every one); ``reads_data``: its ``at_start``
   reads the run's training data (DASH), so it acts on the training device; the others act on the
@@ -51,13 +57,22 @@ class Intervention:
     models: tuple[str, ...] | None = None
     reads_data: bool = False  # its ``at_start`` reads the run's data: it acts on the training device, the others on the CPU
     run_fields: tuple[str, ...] = ("intervention",)  # the run fields ``fields`` sets
+    shape: Callable[[nn.Module], None] | None = None  # the network it makes, for loading a run's states
+    chains: bool = True  # may take part in the continual chain
+    variant: dict | None = None  # an architectural arm's model settings: a network of its own
+
+    def __post_init__(self) -> None:
+        if self.variant is not None:  # its runs are its network's: no run field of its own
+            object.__setattr__(self, "run_fields", ())
 
     def fields(self, arm: dict, units: list[str]) -> dict:
         """The run fields of a warm run with ``arm`` (``units``: the model's unit names)."""
-        return {"intervention": dict(arm)}
+        return {} if self.variant is not None else {"intervention": dict(arm)}
 
     def applies(self, spec: dict) -> bool:
         """Whether run ``spec`` has this intervention."""
+        if self.variant is not None:
+            return all(spec["model"].get(k) == v for k, v in self.variant.items())
         return (spec["intervention"] or {}).get("name") == self.name
 
     def path(self, arm: dict, fields: dict) -> str:

@@ -1,9 +1,10 @@
 """What an intervention may do while a shard of seeds tunes (``warmstart.train``), and the
 helpers the unit-recycling ones share.
 
-A ``Hooks`` object is called by the training step: ``penalty`` adds a per-seed term to the loss,
+A ``Hooks`` object is called by the training step (``begin`` once before it): ``penalty`` adds a per-seed term to the loss,
 ``gradient`` may recompute the gradients before the optimiser's update (SAM), ``after_step``
-may edit the parameters and the optimiser's state after it (ReDo, continual backprop). Every
+may edit the parameters and the optimiser's state after it (ReDo, continual backprop, an EMA),
+``after_epoch`` after an epoch's last step, before it is evaluated (Hare & Tortoise). Every
 hook works per seed on the stacked parameters (leading seed dimension), so a seed trains in a
 shard exactly as alone; ``select`` keeps the state of the seeds still training, and
 ``state_dict``/``load_state_dict`` carry it through an exact resume.
@@ -25,6 +26,9 @@ from warmstart.optim import Optimizer
 class Hooks:
     """The plain training step: every hook does nothing."""
 
+    def begin(self, stack) -> None:
+        """Called once with the shard's starting models, before the first step (not on a resume)."""
+
     def penalty(self, params: dict[str, torch.Tensor]) -> torch.Tensor | float:
         """A per-seed term ``(S,)`` added to each seed's loss."""
         return 0.0
@@ -35,6 +39,9 @@ class Hooks:
 
     def after_step(self, stack, opt: Optimizer, xb: torch.Tensor, keys: list[tuple[int, ...]]) -> None:
         """Called after the update with the step's inputs ``xb`` and each seed's random key."""
+
+    def after_epoch(self, stack, epoch: int) -> None:
+        """Called after the last step of epoch ``epoch`` (from 1), before the epoch is evaluated."""
 
     def select(self, rows: torch.Tensor) -> None:
         """Keep the state of seeds ``rows`` only."""
