@@ -173,7 +173,8 @@ def test_an_architectural_arm_is_a_network_of_its_own_with_its_own_pretraining_a
         rows = [r for r in table.rows if r["experiment"] == "arena" and r["intervention"] == name]
         assert sorted((r["arm"], r["seed"]) for r in rows) == sorted([(name, 0), (name, 1), ("fresh", 0), ("fresh", 1)])
         for seed in (0, 1):
-            warm, fresh = (table.runs[next(r["run"] for r in rows if r["seed"] == seed and (r["arm"] == "fresh") == f)] for f in (False, True))
+            pick = lambda fresh: next(r["run"] for r in rows if r["seed"] == seed and (r["arm"] == "fresh") == fresh)  # noqa: E731, B023
+            warm, fresh = table.runs[pick(False)], table.runs[pick(True)]
             pre = table.runs[warm["parent"]]
             plain = table.runs[f"mnist1d/mlp/adam/fresh/seed~{seed}"]
             assert warm["model"] == fresh["model"] == pre["model"] == plain["model"] | variant  # its own network throughout
