@@ -92,12 +92,12 @@ def test_the_paper_config_inherits_nothing_of_the_default_s_mnist1d_settings():
         (lambda c: c["experiments"]["arena"]["arms"][4].update(units="layer9"), "experiments.arena.arms[4].units", "must be all or one of"),
         (
             lambda c: c["experiments"]["arena"]["arms"].append({"name": "redo", "tau": 0.1}),
-            "experiments.arena.arms[11].every",
+            "experiments.arena.arms[16].every",
             "a required setting of redo",
         ),
         (
             lambda c: c["experiments"]["arena"]["arms"].append({"name": "adamw", "lr": 0.1}),
-            "experiments.arena.arms[11].name",
+            "experiments.arena.arms[16].name",
             "unknown intervention 'adamw'",
         ),
         (lambda c: c["experiments"]["arena"]["arms"][0].update(rho=0.1), "experiments.arena.arms[0].rho", "has no setting 'rho'"),
@@ -106,7 +106,7 @@ def test_the_paper_config_inherits_nothing_of_the_default_s_mnist1d_settings():
         (lambda c: c["experiments"]["arena"]["grids"].update(reset={"units": [1]}), "experiments.arena.grids.reset.units", "not a numeric"),
         (  # the chain takes the arena's arms: they are checked when the arena itself is off
             lambda c: (c["experiments"]["arena"].update(enabled=False), c["experiments"]["arena"]["arms"].append({"name": "adamw"})),
-            "experiments.arena.arms[11].name",
+            "experiments.arena.arms[16].name",
             "unknown intervention 'adamw'",
         ),
         (lambda c: c["model"].update(name="resnet"), "experiments.arena.arms[8].name", "redo applies to the models mlp, cnn only"),

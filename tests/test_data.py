@@ -87,3 +87,29 @@ def test_a_new_mnist1d_test_set_keeps_the_training_set():
     b = data.prepare("mnist1d", num_train=200, num_test=100, test_seed=4242)
     assert torch.equal(a["x_train"], b["x_train"]) and torch.equal(a["y_train"], b["y_train"])
     assert b["x_test"].shape == a["x_test"].shape and not torch.equal(a["x_test"], b["x_test"])
+
+
+def test_the_digits_are_scikit_learns_split_once_into_declared_disjoint_halves_and_standardised(tmp_path):
+    from sklearn.datasets import load_digits
+
+    d = data.prepare("digits")
+    assert d["x_train"].shape == (1300, 1, 8, 8) and d["x_test"].shape == (data.DIGITS_TEST, 1, 8, 8) and d["meta"]["num_classes"] == 10
+    images = torch.tensor(load_digits().images, dtype=torch.uint8).reshape(1797, -1)
+    rows = {tuple(r) for r in torch.cat([d["x_train"], d["x_test"]]).reshape(1797, -1).tolist()}
+    assert rows == {tuple(r) for r in images.tolist()}  # every image once, none invented
+    assert torch.equal(data.prepare("digits")["x_test"], d["x_test"])  # the split is fixed
+    data.save(d, tmp_path / "digits.pt")
+    x = data.load(tmp_path / "digits.pt")["x_train"]
+    assert abs(float(x.mean())) < 1e-5 and abs(float(x.std()) - 1) < 1e-3  # standardised with the training set's statistics
+
+
+def test_corrupted_labels_change_exactly_the_declared_share_of_the_subset_to_another_class():
+    y = torch.randint(0, 10, (1000,), generator=torch.Generator().manual_seed(0))
+    subset = torch.arange(0, 1000, 2)
+    noisy = data.corrupt_labels(y, subset, 0.5, seed=3)
+    changed = (noisy != y).nonzero().flatten()
+    assert len(changed) == 250 and torch.isin(changed, subset).all()  # round(0.5 * 500), all inside the subset
+    assert torch.equal(noisy, data.corrupt_labels(y, subset, 0.5, seed=3))  # one corruption for every seed of the study
+    assert not torch.equal(noisy, data.corrupt_labels(y, subset, 0.5, seed=4))
+    new = noisy[changed]
+    assert (new >= 0).all() and (new < 10).all() and len(new.unique()) == 10  # to every class, never the true one

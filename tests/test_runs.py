@@ -1,6 +1,7 @@
 import copy
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import yaml
 from snakemake.utils import update_config
@@ -183,3 +184,27 @@ def test_an_architectural_arm_is_a_network_of_its_own_with_its_own_pretraining_a
             assert any(isinstance(m, module) for m in fresh_model(fresh, {"input_shape": [1, 40], "num_classes": 10}).modules())
             assert not any(isinstance(m, module) for m in fresh_model(plain, {"input_shape": [1, 40], "num_classes": 10}).modules())
     assert experiments.pair_differences(table) == []
+
+
+def test_the_counterpoints_pair_by_seed_and_differ_only_in_what_they_test():
+    table = experiments.build(study(seeds=2))
+    rows = pd.DataFrame(table.rows)
+    for seed in (0, 1):
+        reg = rows[(rows.experiment == "regularised") & (rows.intervention == "parseval") & (rows.seed == seed)].set_index("arm").run
+        arena_run = rows[(rows.experiment == "arena") & (rows.intervention == "parseval") & (rows.seed == seed)].set_index("arm").run
+        warm, fresh = table.runs[reg["warm"]], table.runs[reg["fresh"]]
+        plain_fresh = table.runs[f"mnist1d/mlp/adam/fresh/seed~{seed}"]
+        assert reg["warm"] == arena_run["parseval"]  # the arena's run, trained once
+        assert fresh["intervention"] == warm["intervention"] == {"name": "parseval", "strength": 0.001, "scale": 1}
+        assert {k: v for k, v in fresh.items() if k not in ("id", "intervention")} == {
+            k: v for k, v in plain_fresh.items() if k not in ("id", "intervention")
+        }
+        noisy = rows[(rows.experiment == "label_noise") & (rows.pretraining == "noisy") & (rows.seed == seed)]
+        clean = rows[(rows.experiment == "label_noise") & (rows.pretraining == "clean") & (rows.seed == seed)]
+        for (_, n), (_, c) in zip(noisy[noisy.arm != "fresh"].iterrows(), clean[clean.arm != "fresh"].iterrows(), strict=True):
+            a, b = table.runs[n.run], table.runs[c.run]
+            assert table.runs[a["parent"]]["corrupt_labels"] == {"rate": 0.5, "seed": 0} and not table.runs[b["parent"]]["corrupt_labels"]
+            assert {k: v for k, v in a.items() if k not in ("id", "parent")} == {k: v for k, v in b.items() if k not in ("id", "parent")}
+        aug = rows[(rows.experiment == "augmentation") & (rows.augmented == "yes") & (rows.seed == seed)].set_index("arm").run
+        w, f = table.runs[aug["warm"]], table.runs[aug["fresh"]]
+        assert w["augment"] == f["augment"] == table.runs[w["parent"]]["augment"] == {"noise": 0.05, "scale": 0.1, "shift": 3}

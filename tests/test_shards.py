@@ -172,6 +172,9 @@ def test_resume_of_a_shard_after_a_seed_stopped_equals_the_uninterrupted_shard(m
         ("arena", "mnist1d/mlp/adam/warm/fraction~0.5/injection/seed~{}"),
         ("arena", "mnist1d/mlp/adam/norm~layernorm/warm/fraction~0.5/seed~{}"),
         ("arena", "mnist1d/mlp/adam/activation~crelu/warm/fraction~0.5/seed~{}"),
+        ("augmentation", "mnist1d/mlp/adam/augment/noise~0.05-scale~0.1-shift~3/warm/fraction~0.5/seed~{}"),
+        ("label_noise", "mnist1d/mlp/adam/warm/fraction~0.5/labelnoise~0.5/seed~{}"),
+        ("regularised", "mnist1d/mlp/adam/fresh/parseval-scale~1-strength~0.001/seed~{}"),
     ],
 )
 def test_interventions_and_the_smooth_shift_are_per_seed_in_a_shard(mnist1d_file, tmp_path, experiment, run):
@@ -236,3 +239,26 @@ def test_a_new_run_field_at_its_default_leaves_every_identity_unchanged(monkeypa
     assert all(r["label_noise"] == 0.0 for r in after.values())
     assert {k: runs.identity(r) for k, r in after.items()} == before
     assert all(runs.from_identity(before[k]) == r for k, r in after.items())
+
+
+def test_a_noisy_pretraining_is_trained_and_evaluated_on_its_corrupted_labels(mnist1d_file, tmp_path):
+    from warmstart.starts import fresh_model
+
+    table = experiments.build(study(seeds=2))
+    spec = table.runs["mnist1d/mlp/adam/pretrain/fraction~0.5/labelnoise~0.5/seed~0"]
+    clean = table.runs["mnist1d/mlp/adam/pretrain/fraction~0.5/seed~0"]
+    assert spec["corrupt_labels"] == {"rate": 0.5, "seed": table.config["dataset"]["subset_seed"]} and not clean["corrupt_labels"]
+    d = data.load(mnist1d_file)
+    sub = data.nested_subsets(len(d["y_train"]), [0.5], 0)[0.5]
+    torch.save(sub, tmp_path / "sub.pt")
+    for s, out in ((spec, "noisy"), (clean, "clean")):
+        execute([s | {"epochs": 1}], mnist1d_file, [tmp_path / out], subsets={"fraction~0.5": tmp_path / "sub.pt"})
+    model = fresh_model(spec, d["meta"]).eval()
+    with torch.no_grad():
+        pred = model(d["x_train"][sub]).argmax(1)
+    noisy_y = data.corrupt_labels(d["y_train"], sub, 0.5, 0)[sub]
+    for out, y in (("noisy", noisy_y), ("clean", d["y_train"][sub])):
+        m = pd.read_csv(tmp_path / out / "metrics.csv")
+        start = m[(m.epoch == 0) & (m.split == "train")].acc.iloc[0]
+        assert start == pytest.approx(float((pred == y).float().mean()), abs=1e-6)  # the initial model read on that run's labels
+    assert (noisy_y != d["y_train"][sub]).float().mean() == pytest.approx(0.5, abs=1e-3)

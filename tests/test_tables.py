@@ -269,3 +269,18 @@ def test_a_parameter_survives_a_table_on_disk_exactly(tmp_path):
     back = read(tmp_path / "final.csv")
     assert [len(select(back, "x", fraction=v)) for v in values] == [1, 1, 1, 1]
     assert select(back, "x", fraction=0.3).empty  # exact: 0.1 + 0.2 is not 0.3
+
+
+def test_table1_puts_the_published_numbers_of_the_setting_shared_in_kind_beside_a_data_set_the_paper_did_not_use():
+    from warmstart.experiments.table1 import markdown, measured
+
+    gap = pd.DataFrame(
+        [{"experiment": "table1", "dataset": d, "model": m, "optimizer": o, "n": 16, "fresh_mean": 0.9, "warm_mean": 0.88,
+          "gap_mean": 0.02, "gap_ci_low": 0.01, "gap_ci_high": 0.03, "p_value": 0.001}
+         for d, m, o in (("digits", "mlp", "sgd"), ("cifar10", "resnet", "adam"), ("digits", "logreg", "adam"))]
+    )  # fmt: skip
+    t = measured(gap).set_index(["dataset", "model"])
+    assert tuple(t.loc[("digits", "mlp"), ["paper_dataset", "paper_fresh", "paper_warm"]]) == ("cifar10", 39.0, 37.4)
+    assert tuple(t.loc[("cifar10", "resnet"), ["paper_dataset", "paper_fresh", "paper_warm"]]) == ("cifar10", 78.0, 74.4)
+    assert pd.isna(t.loc[("digits", "logreg"), "paper_fresh"])  # none published for the kind
+    assert "| digits | mlp | sgd | 16 | 90.0 | 88.0 | 2.0 [1.0, 3.0] | 0.001 | 39.0 / 37.4 (cifar10) |" in markdown(measured(gap))

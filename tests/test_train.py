@@ -169,3 +169,21 @@ def test_compiled_training_matches_eager(mnist1d_file):
     compiled_model, compiled = _run(d, epochs=2, compile=True)
     assert [r["acc"] for r in compiled] == pytest.approx([r["acc"] for r in eager], abs=0.02)
     assert set(compiled_model.state_dict()) == set(eager_model.state_dict())  # checkpoints keep their keys
+
+
+def test_signal_augmentation_is_a_circular_shift_a_scaling_and_noise_drawn_from_the_steps_key():
+    from warmstart.randomness import seeded
+    from warmstart.train import augmentation, shift_scale_noise
+
+    x = torch.randn(6, 1, 40, generator=torch.Generator().manual_seed(0))
+    assert torch.equal(shift_scale_noise(x, seeded(1), 0, 0.0, 0.0), x)  # nothing declared: the identity
+    shifted = shift_scale_noise(x, seeded(1), 3, 0.0, 0.0)
+    s = torch.randint(-3, 4, (6,), generator=seeded(1))
+    assert all(torch.equal(shifted[i], torch.roll(x[i], int(s[i]), -1)) for i in range(6))  # each example its own shift
+    scaled = shift_scale_noise(x, seeded(1), 0, 0.2, 0.0)
+    ratio = scaled.flatten(1) / x.flatten(1)
+    assert torch.allclose(ratio, ratio[:, :1].expand_as(ratio)) and ((ratio - 1).abs() <= 0.2).all()
+    noisy = shift_scale_noise(x, seeded(1), 0, 0.0, 0.05)
+    assert 0.03 < float((noisy - x).std()) < 0.07
+    assert torch.equal(shift_scale_noise(x, seeded(1), 3, 0.1, 0.05), shift_scale_noise(x, seeded(1), 3, 0.1, 0.05))
+    assert augmentation(False) is None and augmentation({"shift": 3, "scale": 0.1, "noise": 0.05}).keywords["shift"] == 3

@@ -5,6 +5,9 @@ whole (``load``): inputs ``x`` of shape ``(N, channels, *spatial)``, integer lab
 are kept as uint8 and standardised per channel on load with the training set's statistics.
 
 * ``mnist1d``: generated offline by the ``mnist1d`` package (Greydanus 2020), never downloaded.
+* ``digits``: the UCI handwritten digits that scikit-learn ships inside its package (1,797 8x8
+  images, 16 grey levels, 10 classes; ``sklearn.datasets.load_digits``), offline; split once into
+  ``DIGITS_TEST`` = 497 test and 1,300 training images by a permutation seeded 0 (``make_digits``).
 * ``cifar10``, ``cifar100``, ``svhn``: read from torchvision's on-disk format under ``root``
   (``cifar-10-batches-py/``, ``cifar-100-python/``, ``{train,test}_32x32.mat``); fetched there
   with torchvision's downloader when missing and ``download`` is allowed.
@@ -21,8 +24,10 @@ import torch
 from warmstart import names
 from warmstart.atomic import atomic_save
 from warmstart.errors import DataError
+from warmstart.randomness import LABEL_NOISE, seeded
 
-DATASETS = ("mnist1d", "cifar10", "cifar100", "svhn")
+DATASETS = ("mnist1d", "digits", "cifar10", "cifar100", "svhn")
+DIGITS_TEST = 497  # the declared test split of ``digits`` (1,300 training images remain)
 
 _FILES = {
     "cifar10": [f"cifar-10-batches-py/data_batch_{i}" for i in range(1, 6)] + ["cifar-10-batches-py/test_batch"],
@@ -40,6 +45,19 @@ def make_mnist1d(num_train: int = 4000, num_test: int = 1000, seed: int = 42) ->
     d = make_dataset(args)
     as_x = lambda a: torch.tensor(a, dtype=torch.float32).unsqueeze(1)  # noqa: E731
     return {"x_train": as_x(d["x"]), "y_train": torch.tensor(d["y"]), "x_test": as_x(d["x_test"]), "y_test": torch.tensor(d["y_test"])}
+
+
+def make_digits() -> dict[str, torch.Tensor]:
+    """scikit-learn's copy of the UCI digits as ``(N, 1, 8, 8)`` uint8 images (grey levels 0..16)
+    and labels, split by ``torch.randperm(1797)`` seeded 0: its last ``DIGITS_TEST`` are the test set."""
+    from sklearn.datasets import load_digits
+
+    d = load_digits()
+    x = torch.tensor(d.images, dtype=torch.uint8).unsqueeze(1)
+    y = torch.tensor(d.target, dtype=torch.long)
+    order = torch.randperm(len(y), generator=torch.Generator().manual_seed(0))
+    train, test = order[: len(y) - DIGITS_TEST], order[len(y) - DIGITS_TEST :]
+    return {"x_train": x[train], "y_train": y[train], "x_test": x[test], "y_test": y[test]}
 
 
 def _unpickle(path: Path) -> dict:
@@ -140,6 +158,11 @@ def prepare(
             new = make_mnist1d(num_train, num_test, test_seed)
             d |= {"x_test": new["x_test"], "y_test": new["y_test"]}
         mean, std = [0.0], [1.0]  # the generator already standardises
+    elif name == "digits":
+        d = make_digits()
+        x = d["x_train"].float() / 16
+        mean, std = x.mean(dim=(0, 2, 3)).tolist(), x.std(dim=(0, 2, 3)).tolist()
+        mean, std = [16 * m / 255 for m in mean], [16 * v / 255 for v in std]  # load() divides uint8 by 255
     elif name in _FILES:
         d = read_torchvision(name, root, download)
         x = d["x_train"].float() / 255
@@ -201,3 +224,18 @@ def nested_subsets(n: int, fractions: list[float], seed: int) -> dict[float, tor
     permutation, so smaller subsets lie inside larger ones (the 25% inside the 50%)."""
     order = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
     return {f: order[: max(1, round(f * n))].sort().values for f in fractions}
+
+
+def corrupt_labels(y: torch.Tensor, subset: torch.Tensor, rate: float, seed: int) -> torch.Tensor:
+    """A copy of the labels ``y`` in which ``round(rate · |subset|)`` examples of ``subset``, drawn
+    at random, carry a wrong label, drawn uniformly from the other classes (the label-noise warm
+    start of Lee et al. 2024: pretraining labels corrupted at a declared rate); drawn from
+    ``seeded(seed, LABEL_NOISE)``, so every seed's pretraining sees the same corruption, as it sees
+    the same subset."""
+    g = seeded(seed, LABEL_NOISE)
+    classes = int(y.max()) + 1
+    chosen = subset.cpu()[torch.randperm(len(subset), generator=g)[: round(rate * len(subset))]]
+    out = y.clone()
+    shift = torch.randint(1, classes, (len(chosen),), generator=g).to(y.device)
+    out[chosen.to(y.device)] = (y[chosen.to(y.device)] + shift) % classes
+    return out

@@ -17,6 +17,7 @@ run's seeds and a stream constant (or, for data order, the run's ``order_seed``)
   ``seeded(*key, CBP, layer)``.
 * **diagnostics**: the seen / unseen example subsets ``seeded(subset_seed, DIAGNOSTIC_SUBSETS, i)``.
 * **validation split** of the selection tools: ``seeded(subset_seed, VALIDATION[, 1])``.
+* **label noise** of a pretraining subset: ``seeded(subset_seed, LABEL_NOISE)`` (``warmstart.data``).
 
 Seeded by a plain integer instead: a model's initialisation (``torch.manual_seed(init_seed)``,
 ``warmstart.models``), the nested subsets' and the stages' permutations (``dataset.subset_seed``,
@@ -35,6 +36,7 @@ DIAGNOSTIC_SUBSETS = 71
 REDO = 83
 CBP = 89
 VALIDATION = 97
+LABEL_NOISE = 101
 PERTURB = 1_000_000
 RESAMPLE = 2_000_000
 INJECT = 3_000_000

@@ -5,8 +5,9 @@ set and model, its initialisation (``init_seed``; ``parent``, the run whose fina
 state after ``parent_epoch`` epochs, it starts from; the interventions applied then or during
 tuning: ``reset`` with its ``reset_mode``, ``shrink`` and ``perturb``, ``intervention``; see
 ``warmstart.interventions``), its data (``subset``, a named index file, or the full set;
-``shift``, the smooth shift), its optimiser and length (``epochs``, a cap for a run with a
-``stop`` rule: every tuning run has the protocol's), and the seed of its data order
+``shift``, the smooth shift; ``corrupt_labels``, its labels corrupted), its optimiser and
+length (``epochs``, a cap for a run with a ``stop`` rule: every tuning run has the protocol's),
+and the seed of its data order
 (``order_seed``). Runs are identified by a human-readable path
 (``mnist1d/mlp/adam/warm/fraction~0.5/seed~3``, ``warmstart.names``); a run needed by several
 experiments is listed once and trained once.
@@ -43,6 +44,7 @@ FIELD_DEFAULTS = {
     "intervention": None,  # {"name": ..., its settings}: warmstart.interventions
     "optimum": None,  # {"tol": g, "max_iter": n}: then full-batch L-BFGS to the optimum (warmstart.convex)
     "subset": None,
+    "corrupt_labels": None,  # {"rate": r, "seed": s}: the run's training labels corrupted (warmstart.data.corrupt_labels)
     "shift": None,  # {"gamma": g, "subset": name, "epochs": N}: the smooth shift's data schedule
     "stop": None,  # {"train_acc": a, "consecutive": k[, "from": N]}: stop after k consecutive epochs past N at accuracy a (eval mode)
     "save_epochs": [],
@@ -155,9 +157,10 @@ class RunTable:
         base = f"warm/{parent['subset']}"
         return self.run(s, base + (f"/{path}" if path else ""), seed, TUNE, parent=parent["id"], **fields)
 
-    def fresh(self, s: Setting, seed: int, **fields: object) -> dict:
-        """Tuning on the full set from the initialisation of ``seed``: the reference of every warm run."""
-        return self.run(s, "fresh", seed, TUNE, **fields)
+    def fresh(self, s: Setting, seed: int, path: str = "", **fields: object) -> dict:
+        """Tuning on the full set from the initialisation of ``seed``: the reference of every warm run
+        (with ``path`` and ``fields``, one given what a warm arm has: a regulariser during tuning)."""
+        return self.run(s, "fresh" + (f"/{path}" if path else ""), seed, TUNE, **fields)
 
     def stage(self, s: Setting, n: int, r: float, i: int, seed: int, parent: dict | None, epochs: int, until: float | None) -> dict:
         """Stage ``i`` of ``n`` pretraining stages with class-imbalance ratio ``r`` (Fig. 4), trained

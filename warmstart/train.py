@@ -87,6 +87,28 @@ def flip_crop(x: torch.Tensor, g: torch.Generator, pad: int = 4) -> torch.Tensor
     return torch.where(flip.to(x.device)[:, None, None, None], out.flip(3), out)
 
 
+def shift_scale_noise(x: torch.Tensor, g: torch.Generator, shift: int, scale: float, noise: float) -> torch.Tensor:
+    """MNIST-1D's own kinds of variation as augmentation of a signal batch ``(B, C, L)``: each
+    example shifted circularly by an integer drawn uniformly from ``[−shift, shift]``, its amplitude
+    multiplied by ``1 + u``, ``u`` uniform on ``[−scale, scale]``, and Gaussian noise of standard
+    deviation ``noise`` added (Greydanus 2020 builds MNIST-1D from shifts, scaling and noise)."""
+    b, _, n = x.shape
+    s = torch.randint(-shift, shift + 1, (b,), generator=g)
+    a = 1 + (2 * torch.rand(b, generator=g) - 1) * scale
+    eps = torch.randn(x.shape, generator=g) * noise
+    idx = (torch.arange(n)[None, :] - s[:, None]) % n  # out[..., i] = x[..., i - s]
+    rolled = torch.gather(x, 2, idx[:, None, :].expand(-1, x.shape[1], -1).to(x.device))
+    return rolled * a.to(x.device)[:, None, None] + eps.to(x.device)
+
+
+def augmentation(augment: bool | dict) -> Callable[[torch.Tensor, torch.Generator], torch.Tensor] | None:
+    """The augmentation a run's ``augment`` field names: ``True``, flip and crop (images); a dict
+    ``{shift, scale, noise}``, ``shift_scale_noise`` (signals); ``False``, none."""
+    if not augment:
+        return None
+    return flip_crop if augment is True else functools.partial(shift_scale_noise, **augment)
+
+
 def autocast(x: torch.Tensor, bf16: bool) -> contextlib.AbstractContextManager:
     """bf16 autocast on ``x``'s device when ``bf16``, else a no-op context."""
     return torch.autocast(device_type=x.device.type, dtype=torch.bfloat16) if bf16 else contextlib.nullcontext()
@@ -195,7 +217,7 @@ def train(
     batch_size: int,
     order_seeds: list[list[int]],
     weight_decay: float = 0.0,
-    augment: bool = False,
+    augment: bool | dict = False,
     eval_indices: torch.Tensor | None = None,
     checkpoint: str | Path | None = None,
     checkpoint_every: int = 0,
@@ -216,12 +238,14 @@ def train(
     loss, acc}`` and its state after each epoch in ``save_epochs`` (0 is the initial state). With
     ``checkpoint`` set, the shard's state is saved there every ``checkpoint_every`` epochs and on
     SIGTERM (then ``Interrupted`` is raised), and training resumes from it when it exists. ``bf16``
-    runs forward and loss under bf16 autocast; ``compile`` trains through ``torch.compile`` of the
-    forward. ``hooks`` (``warmstart.interventions``) is what an intervention does during training:
-    a penalty on each seed's loss, a changed gradient (SAM), an edit after each update or epoch."""
+    runs forward and loss under bf16 autocast; ``augment`` names the augmentation (``augmentation``);
+    ``compile`` trains through ``torch.compile`` of the forward. ``hooks`` (``warmstart.interventions``)
+    is what an intervention does during training: a penalty on each seed's loss, a changed
+    gradient (SAM), an edit after each update or epoch."""
     x, y = data["x_train"], data["y_train"]
     stack, hooks, rule = Stack(models), hooks or Hooks(), StopRule(stop_train_acc, stop_consecutive, stop_from)
     forward = torch.compile(stack.forward) if compile else stack.forward
+    aug = augmentation(augment)
     ev = eval_indices if eval_indices is not None else torch.arange(len(y), device=x.device)
     fit = (x[ev], y[ev])  # the run's training data, evaluated in eval mode at epoch 0 and by the stopping rule
     if checkpoint and Path(checkpoint).exists():
@@ -256,8 +280,8 @@ def train(
             for step in range(p.step, -(-orders.shape[1] // batch_size)):
                 idx = orders[:, step * batch_size : (step + 1) * batch_size]
                 xb, yb = x[idx], y[idx]
-                if augment:
-                    xb = torch.stack([flip_crop(xb[j], seeded(*order_seeds[i], e, step + 1, AUGMENT)) for j, i in enumerate(p.active)])
+                if aug:
+                    xb = torch.stack([aug(xb[j], seeded(*order_seeds[i], e, step + 1, AUGMENT)) for j, i in enumerate(p.active)])
                 out, loss = closure(xb, yb)
                 hooks.gradient(stack.params, functools.partial(closure, xb, yb))
                 opt.step()

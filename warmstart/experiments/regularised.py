@@ -1,0 +1,136 @@
+"""The regulariser on both arms (a counterpoint; Zaidi et al. 2022, "When does re-initialization
+work?"; beyond both papers).
+
+The arena compares a warm start *with* a regulariser (L2, L2 Init, Parseval, ...) against a plain
+fresh start, so "it narrows the gap" may only say "a regulariser helps", warm or not. Zaidi et al.
+found, over 15,000 models, that re-initialisation helps little once regularisation is tuned. Here
+each of ``arms`` (labels of the arena's arms, with the arena's settings, chosen on the validation
+split; interventions that act only during tuning) is given to the fresh start too.
+
+Runs, per seed at the arena's fraction: the plain warm and fresh starts (shared with the fraction
+experiment and the arena), and per arm its warm start (the arena's run) and a fresh start trained
+with the same intervention (``fresh/<arm>``), the same data order.
+
+Claim per arm, that of Zaidi et al. read for the warm-start gap: given the same regulariser, warm
+and fresh starts generalise alike. Primary contrasts: the regularised gap, ``acc(fresh + reg) −
+acc(warm + reg)``, equivalent to 0 within the margin; and the regulariser narrows the gap, ``(fresh
+− warm) − (acc(fresh + reg) − acc(warm + reg))`` > 0. One Holm family over all arms.
+"""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from warmstart import interventions
+from warmstart.errors import ConfigError
+from warmstart.experiments import arena
+from warmstart.experiments.base import Figure, arms, gap, gaps, select
+from warmstart.plotting import ARMS, COLORS, n_seeds
+from warmstart.runs import RunTable
+from warmstart.stats import mean_ci
+from warmstart.units import unit_names
+from warmstart.verdicts import Contrast
+
+NAME = "regularised"
+ORDER = 115  # after the arena
+TITLE = "The regulariser on both arms (counterpoint)"
+CLAIM_WORD = "Claim tested"  # Zaidi et al.'s finding, per regulariser
+FACTOR = interventions.FIELDS  # a pair's arms may differ in these, besides parent (they share them here)
+
+
+def claims(cfg: dict) -> dict[str, str]:
+    return {
+        a: f"given the same {a} on both arms, warm and fresh starts generalise alike: the regulariser, not the fresh start, "
+        "closes the gap (Zaidi et al. 2022, for the warm-start gap)"
+        for a in cfg["arms"]
+    }
+
+
+def arena_arms(config: dict) -> dict[str, dict]:
+    return {arena.label(a): a for a in config["experiments"]["arena"]["arms"]}
+
+
+def check(cfg: dict, config: dict) -> None:
+    """Each arm is an arm of the arena (checked as the arena checks them) that acts only during
+    tuning, so that a fresh start can be given it."""
+    arena.check(config["experiments"]["arena"], config)
+    known = arena_arms(config)
+    for a in cfg["arms"]:
+        if a not in known:
+            raise ConfigError(f"config key experiments.regularised.arms: {a!r} is not an arm of experiments.arena ({', '.join(known)})")
+        iv = interventions.REGISTRY[known[a]["name"]]
+        if iv.hooks is None or iv.at_start is not None or iv.variant is not None:
+            raise ConfigError(f"config key experiments.regularised.arms: {a!r} does not act only during tuning; a fresh start "
+                              "cannot be given it")  # fmt: skip
+
+
+def runs(t: RunTable, cfg: dict) -> None:
+    s = t.setting()
+    units = unit_names(s.model["name"], s.model["depth"])
+    known = arena_arms(t.config)
+    for seed in t.seeds(cfg):
+        pre = t.pretrain(s, cfg["fraction"], seed)
+        t.pair(NAME, seed, t.warm(s, pre, seed), t.fresh(s, seed), intervention="none")
+        for a in cfg["arms"]:
+            path, fields = interventions.warm_run(known[a], units)
+            t.pair(NAME, seed, t.warm(s, pre, seed, path=path, **fields), t.fresh(s, seed, path=path, **fields), intervention=a)
+
+
+def contrasts(tables: dict[str, pd.DataFrame], cfg: dict) -> list:
+    final = tables["final"]
+    plain = select(final, NAME, intervention="none")
+    out = []
+    for a in cfg["arms"]:
+        rows = select(final, NAME, intervention=a)
+        both = bool(rows.converged.all() and plain.converged.all()) and not rows.empty
+        narrowed = gaps(plain) - gaps(rows) if len(rows) and len(plain) else pd.Series(dtype=float)
+        out += [
+            gap(a, f"{a} on both arms: gap", rows, kind="equivalence"),
+            Contrast(a, f"{a}: plain gap - gap with {a} on both arms", "effect", narrowed, both),
+        ]
+    return out
+
+
+def notes(tables: dict[str, pd.DataFrame], cfg: dict) -> list[str]:
+    """What the regulariser does to each arm alone: ``acc(arm + reg) − acc(arm)``, warm and fresh."""
+    final = tables["final"]
+    plain = arms(select(final, NAME, intervention="none"))
+    out = []
+    for a in cfg["arms"]:
+        reg = arms(select(final, NAME, intervention=a))
+        for arm, column in (("fresh", "fresh"), ("warm", "warm")):
+            m, lo, hi = mean_ci((reg[column] - plain[column]).dropna())
+            out.append(f"{a} on the {arm} start alone: {100 * m:+.2f} [{100 * lo:+.2f}, {100 * hi:+.2f}] points (secondary)")
+    return out
+
+
+def by_arm(tables: dict[str, pd.DataFrame], cfg: dict) -> plt.Figure:
+    """Per regulariser (and none), the paired gap fresh − warm with the regulariser on both arms,
+    mean and 95% interval; the equivalence margin as a band."""
+    final = tables["final"]
+    names = ["none", *cfg["arms"]]
+    fig, ax = plt.subplots(figsize=(6, 0.45 * len(names) + 1.4))
+    margin = 100 * cfg["margin_accuracy"]
+    ax.axvspan(-margin, margin, color=COLORS["fresh"], alpha=0.15, lw=0, label="± margin")
+    ax.axvline(0, color=COLORS["fresh"], lw=1)
+    for y, (name, color) in enumerate(zip(names, [COLORS["warm"], *ARMS], strict=False)):
+        m, lo, hi = mean_ci(gaps(select(final, NAME, intervention=name)).dropna())
+        ax.errorbar(100 * m, y, xerr=[[100 * (m - lo)], [100 * (hi - m)]], fmt="o", color=color, capsize=3)
+    ax.set_yticks(np.arange(len(names)), ["no regulariser" if n == "none" else f"{n} on both" for n in names], fontsize=8)
+    ax.invert_yaxis()
+    ax.set(xlabel="gap (points): fresh − warm, the same regulariser on both")
+    ax.legend(fontsize=7, loc="lower right")
+    fig.suptitle(f"The regulariser on both arms ({n_seeds(final[final.experiment == NAME])} seeds)")
+    return fig
+
+
+FIGURES = {
+    "regularised": Figure(
+        by_arm,
+        ("final",),
+        "The warm-start gap (fresh minus warm, paired by seed, 95% interval) when both arms are trained with the same "
+        "regulariser, the arena's setting, against the gap without one; the band is the equivalence margin.",
+    )
+}
