@@ -49,9 +49,9 @@ CLAIMS = {
 }
 FAMILIES = {
     "sharpness": ["hessian_eig1", "hessian_trace"],
-    "noise": ["grad_trace_cov", "noise_scale"],
+    "noise": ["grad_trace_cov", "noise_scale", "grad_norm"],
     "weights": ["weight_norm", "dist_init", "dist_start"],
-    "representation": ["dead_units", "effective_rank"],
+    "representation": ["dead_units", "effective_rank", "stable_rank"],
 }
 LABELS = {
     "hessian_eig1": "top Hessian eigenvalue",
@@ -63,6 +63,8 @@ LABELS = {
     "dist_start": "distance from the run's start",
     "dead_units": "fraction of dead ReLU units",
     "effective_rank": "effective rank of penultimate features",
+    "stable_rank": "stable rank of penultimate features",
+    "grad_norm": "gradient norm",
 }
 
 
