@@ -106,10 +106,10 @@ def test_the_digits_are_scikit_learns_split_once_into_declared_disjoint_halves_a
 def test_corrupted_labels_change_exactly_the_declared_share_of_the_subset_to_another_class():
     y = torch.randint(0, 10, (1000,), generator=torch.Generator().manual_seed(0))
     subset = torch.arange(0, 1000, 2)
-    noisy = data.corrupt_labels(y, subset, 0.5, seed=3)
+    noisy = data.corrupt_labels(y, subset, 0.5, seed=3, classes=10)
     changed = (noisy != y).nonzero().flatten()
     assert len(changed) == 250 and torch.isin(changed, subset).all()  # round(0.5 * 500), all inside the subset
-    assert torch.equal(noisy, data.corrupt_labels(y, subset, 0.5, seed=3))  # one corruption for every seed of the study
-    assert not torch.equal(noisy, data.corrupt_labels(y, subset, 0.5, seed=4))
+    assert torch.equal(noisy, data.corrupt_labels(y, subset, 0.5, seed=3, classes=10))  # one corruption for every seed of the study
+    assert not torch.equal(noisy, data.corrupt_labels(y, subset, 0.5, seed=4, classes=10))
     new = noisy[changed]
     assert (new >= 0).all() and (new < 10).all() and len(new.unique()) == 10  # to every class, never the true one

@@ -256,7 +256,7 @@ def test_a_noisy_pretraining_is_trained_and_evaluated_on_its_corrupted_labels(mn
     model = fresh_model(spec, d["meta"]).eval()
     with torch.no_grad():
         pred = model(d["x_train"][sub]).argmax(1)
-    noisy_y = data.corrupt_labels(d["y_train"], sub, 0.5, 0)[sub]
+    noisy_y = data.corrupt_labels(d["y_train"], sub, 0.5, 0, 10)[sub]
     for out, y in (("noisy", noisy_y), ("clean", d["y_train"][sub])):
         m = pd.read_csv(tmp_path / out / "metrics.csv")
         start = m[(m.epoch == 0) & (m.split == "train")].acc.iloc[0]

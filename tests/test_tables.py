@@ -284,3 +284,33 @@ def test_table1_puts_the_published_numbers_of_the_setting_shared_in_kind_beside_
     assert tuple(t.loc[("cifar10", "resnet"), ["paper_dataset", "paper_fresh", "paper_warm"]]) == ("cifar10", 78.0, 74.4)
     assert pd.isna(t.loc[("digits", "logreg"), "paper_fresh"])  # none published for the kind
     assert "| digits | mlp | sgd | 16 | 90.0 | 88.0 | 2.0 [1.0, 3.0] | 0.001 | 39.0 / 37.4 (cifar10) |" in markdown(measured(gap))
+
+
+def test_a_run_diagnosed_for_two_experiments_appears_under_each_at_its_own_epochs():
+    from warmstart.tables import diagnostics_table
+
+    rows = pd.DataFrame([{"run": "r", "epoch": e, "half": "unseen", "quantity": "q", "value": float(e)} for e in (0, 5, 200)])
+    targets = [
+        {"experiment": "fraction", "condition": "fraction=0.5", "arm": "warm", "seed": 0, "run": "r", "epochs": [0, 5, 200]},
+        {"experiment": "arena", "condition": "intervention=none", "arm": "warm", "seed": 0, "run": "r", "epochs": [200]},
+    ]
+    t = diagnostics_table(rows, targets)
+    assert t[t.experiment == "fraction"].epoch.tolist() == [0, 5, 200]
+    assert t[t.experiment == "arena"].epoch.tolist() == [200] and t[t.experiment == "arena"].value.tolist() == [200.0]
+
+
+def test_a_better_network_with_the_same_gap_does_not_count_as_closing_it():
+    from warmstart.experiments import arena
+
+    rng = np.random.default_rng(0)
+    records = []
+    for seed in range(8):
+        base = 0.6 + rng.normal(0, 0.01)
+        for cond, arm, acc in (("none", "warm", base), ("none", "fresh", base + 0.03),
+                               ("layernorm", "layernorm", base + 0.05), ("layernorm", "fresh", base + 0.08)):  # fmt: skip
+            records.append({"experiment": "arena", "condition": f"intervention={cond}", "intervention": cond, "arm": arm, "seed": seed,
+                            "run": f"{cond}/{arm}/{seed}", "final_test_acc": acc, "converged": True})  # fmt: skip
+    cs = arena.contrasts({"final": pd.DataFrame(records)}, {"arms": [{"name": "layernorm"}]})
+    effect, equivalence = cs
+    assert effect.kind == "effect" and np.allclose(effect.values, 0.0)  # 5 points better than plain warm, but its own gap is as wide
+    assert equivalence.kind == "equivalence" and np.allclose(equivalence.values, 0.03)  # against its own fresh start

@@ -8,12 +8,16 @@ product of its lists), the warm start is tuned with that intervention under the 
 rule (``protocol.read``), as the pipeline trains it (``warmstart.starts``: shrink & perturb's noise and DASH at the warm
 start, the other interventions during tuning).
 
+With ``--fresh``, each intervention that acts only during tuning (L2, L2 Init, Parseval, ...) is
+also searched on the fresh start, by the same rule: the setting ``experiments.regularised`` gives the
+fresh arm, so that each arm has the setting chosen for it.
+
 Rule, fixed before running: per intervention, among the settings whose every seed reaches the
 training-accuracy threshold within the cap, take the one with the best mean validation accuracy
 (the accuracy the intervention is for). The fresh and plain-warm validation accuracies are printed
 for reference and play no part in the choice.
 
-    python tools/select_interventions.py [--seeds 4] [--only sam redo]
+    python tools/select_interventions.py [--seeds 4] [--only sam redo] [--fresh]
 """
 
 import argparse
@@ -77,6 +81,8 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--seeds", type=int, default=4)
     parser.add_argument("--only", nargs="*", default=None, help="interventions to search (default: every grid)")
+    parser.add_argument("--fresh", action="store_true", help="also choose, by the same rule, the setting of each intervention "
+                        "that acts only during tuning for the fresh start (experiments.regularised.fresh)")  # fmt: skip
     args = parser.parse_args()
     torch.set_num_threads(1)
     config = yaml.safe_load((ROOT / "config.yaml").read_text())
@@ -115,3 +121,23 @@ if __name__ == "__main__":
     print("\nchosen (best validation accuracy among settings whose every seed converged):")
     for name, setting in chosen.items():
         print(f"  {name}: {setting if setting else 'none converged'}")
+    if args.fresh:  # the same rule for the fresh start given each intervention that acts only during tuning
+        print("\n| intervention on the fresh start | setting | epochs to 99% (mean, max) | validation acc |")
+        print("|---|---|---|---|")
+        chosen = {}
+        for name, grid in grids.items():
+            iv = interventions.REGISTRY[name]
+            if (args.only and name not in args.only) or iv.hooks is None or iv.at_start is not None:
+                continue
+            results = {}
+            for values in itertools.product(*grid.values()):
+                setting = dict(zip(grid, values))
+                r, v = tune(config, data, models(), seeds, interventions.during({"name": name, **setting}, models))
+                results[tuple(values)] = (r, v)
+                text = ", ".join(f"{k} {x:g}" for k, x in setting.items())
+                print(f"| {name} | {text} | {np.mean(r):.0f}, {max(r):.0f} | {100 * np.mean(v):.2f} |", flush=True)
+            ok = {k: rv for k, rv in results.items() if all(math.isfinite(x) for x in rv[0])}
+            chosen[name] = dict(zip(grid, max(ok, key=lambda k: np.mean(ok[k][1])))) if ok else None
+        print("\nchosen for the fresh start (the same rule):")
+        for name, setting in chosen.items():
+            print(f"  {name}: {setting if setting else 'none converged'}")

@@ -226,14 +226,15 @@ def nested_subsets(n: int, fractions: list[float], seed: int) -> dict[float, tor
     return {f: order[: max(1, round(f * n))].sort().values for f in fractions}
 
 
-def corrupt_labels(y: torch.Tensor, subset: torch.Tensor, rate: float, seed: int) -> torch.Tensor:
+def corrupt_labels(y: torch.Tensor, subset: torch.Tensor, rate: float, seed: int, classes: int) -> torch.Tensor:
     """A copy of the labels ``y`` in which ``round(rate · |subset|)`` examples of ``subset``, drawn
     at random, carry a wrong label, drawn uniformly from the other classes (the label-noise warm
     start of Lee et al. 2024: pretraining labels corrupted at a declared rate); drawn from
     ``seeded(seed, LABEL_NOISE)``, so every seed's pretraining sees the same corruption, as it sees
-    the same subset."""
+    the same subset (a study's seeds vary initialisation and data order, not which labels are
+    corrupted: its verdicts are conditional on that one draw, as on the one subset). ``classes``:
+    the data set's number of classes."""
     g = seeded(seed, LABEL_NOISE)
-    classes = int(y.max()) + 1
     chosen = subset.cpu()[torch.randperm(len(subset), generator=g)[: round(rate * len(subset))]]
     out = y.clone()
     shift = torch.randint(1, classes, (len(chosen),), generator=g).to(y.device)

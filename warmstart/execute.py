@@ -54,7 +54,8 @@ def execute(
     load = lambda name: torch.load(subsets[name], weights_only=True).to(device)  # noqa: E731
     indices = load(spec["subset"]) if spec["subset"] else torch.arange(n, device=device)
     if spec["corrupt_labels"]:  # every seed of the shard sees the same corruption (as the same subset)
-        d["y_train"] = datasets.corrupt_labels(d["y_train"], indices, spec["corrupt_labels"]["rate"], spec["corrupt_labels"]["seed"])
+        noise, classes = spec["corrupt_labels"], d["meta"]["num_classes"]
+        d["y_train"] = datasets.corrupt_labels(d["y_train"], indices, noise["rate"], noise["seed"], classes)
     shift = spec["shift"]
     if shift:  # the drift lasts shift["epochs"], then the full set
         schedule = smooth_shift(n, load(shift["subset"]), shift["gamma"], shift["epochs"], spec["batch_size"])

@@ -141,7 +141,10 @@ DIAGNOSTICS_COLUMNS = ["experiment", "condition", "arm", "seed", "run", "epoch",
 
 
 def diagnostics_table(rows: pd.DataFrame, targets: list[dict]) -> pd.DataFrame:
-    """``diagnostics.csv``: one row per (run, epoch, half, quantity), with the run's experiment,
-    condition, arm and seed; ``half`` is ``seen`` (examples of the pretraining subset) or ``unseen``."""
-    keys = pd.DataFrame(targets)[["experiment", "condition", "arm", "seed", "run"]]
-    return keys.merge(rows, on="run")[DIAGNOSTICS_COLUMNS]
+    """``diagnostics.csv``: one row per (target, epoch, half, quantity), with the target's
+    experiment, condition, arm and seed; ``half`` is ``seen`` (examples of the pretraining subset)
+    or ``unseen``. A run diagnosed for two experiments (the arena's plain warm start, at its end; the
+    fraction experiment's, along its tuning) appears under each at the epochs that one asked for."""
+    keys = pd.DataFrame(targets)[["experiment", "condition", "arm", "seed", "run", "epochs"]].explode("epochs")
+    keys = keys.rename(columns={"epochs": "epoch"}).astype({"epoch": int})
+    return keys.merge(rows, on=["run", "epoch"])[DIAGNOSTICS_COLUMNS]

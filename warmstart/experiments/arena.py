@@ -57,8 +57,8 @@ def label(arm: dict) -> str:
 def claim_text(arm: dict) -> str:
     settings = ", ".join(f"{k} {value(v)}" for k, v in arm.items() if k != "name") or "no setting"
     if interventions.REGISTRY[arm["name"]].variant:
-        return (f"the network with {label(arm)} closes the warm-start gap: its warm start is better than the plain warm start "
-                "and equivalent to its own fresh start.")  # fmt: skip
+        return (f"the network with {label(arm)} closes the warm-start gap: its own gap (its fresh start minus its warm start) is "
+                "smaller than the plain network's and its warm start is equivalent to its own fresh start.")  # fmt: skip
     return f"{label(arm)} ({settings}) closes the warm-start gap: better than the plain warm start and equivalent to fresh."
 
 
@@ -143,11 +143,16 @@ def contrasts(tables: dict[str, pd.DataFrame], cfg: dict) -> list:
             out.append(Contrast(name, f"{name} is the fresh start: fresh - accuracy", "check", same, fitted,
                                 condition=rows.condition.iloc[0] if len(rows) else ""))  # fmt: skip
             continue
-        out += [
-            Contrast(name, f"{name}: accuracy - plain warm", "effect", b.get(name, pd.Series(dtype=float)) - a.get("warm", np.nan), both),
-            Contrast(name, f"{name}: fresh - accuracy", "equivalence", b.get("fresh", np.nan) - b.get(name, pd.Series(dtype=float)),
-                     bool(rows.converged.all()) and not rows.empty, condition=rows.condition.iloc[0] if len(rows) else ""),
-        ]  # fmt: skip
+        mine = b.get(name, pd.Series(dtype=float))
+        if interventions.REGISTRY[arm["name"]].variant:  # another network: better only if its own gap is smaller
+            effect = Contrast(name, f"{name}: plain gap - own gap", "effect", (a.get("fresh", np.nan) - a.get("warm", np.nan))
+                              - (b.get("fresh", np.nan) - mine), both)  # fmt: skip
+        else:
+            effect = Contrast(name, f"{name}: accuracy - plain warm", "effect", mine - a.get("warm", np.nan), both)
+        fitted = bool(rows.converged.all()) and not rows.empty
+        own = "own fresh" if interventions.REGISTRY[arm["name"]].variant else "fresh"
+        out += [effect, Contrast(name, f"{name}: {own} - accuracy", "equivalence", b.get("fresh", np.nan) - mine, fitted,
+                                 condition=rows.condition.iloc[0] if len(rows) else "")]  # fmt: skip
     return out
 
 
@@ -227,12 +232,15 @@ DIAGNOSED = ("stable_rank", "effective_rank", "dead_units", "weight_norm", "dist
 
 
 def diagnostics(tables: dict[str, pd.DataFrame], cfg: dict) -> plt.Figure:
-    """Per arm (fresh, the plain warm start, each intervention), its diagnosed seeds' final state on
-    training examples the warm start was not pretrained on: each quantity of ``DIAGNOSED``, mean
-    and 95% interval, in the order of the ranking by gap."""
+    """Per arm (fresh, the plain warm start, each intervention, an architectural arm's own fresh
+    start), its diagnosed seeds' final state on training examples the warm start was not pretrained
+    on: each quantity of ``DIAGNOSED``, mean and 95% interval."""
     d = tables["diagnostics"]
-    d = d[(d.experiment == NAME) & (d.half == "unseen")]
-    order = ["fresh", "warm"] + [label(a) for a in cfg["arms"]]
+    d = d[(d.experiment == NAME) & (d.half == "unseen")].copy()
+    own = (d.arm == "fresh") & (d.condition != condition(intervention="none"))  # a network's own fresh start
+    d["arm"] = d.arm.where(~own, d.condition.str.removeprefix("intervention=") + " (own fresh)")
+    variants = [label(a) for a in cfg["arms"] if interventions.REGISTRY[a["name"]].variant]
+    order = ["fresh", "warm"] + [label(a) for a in cfg["arms"]] + [f"{v} (own fresh)" for v in variants]
     fig, axes = plt.subplots(1, len(DIAGNOSED), figsize=(2.4 * len(DIAGNOSED), 0.3 * len(order) + 1.6), sharey=True)
     y = np.arange(len(order))
     for ax, q in zip(axes, DIAGNOSED, strict=True):

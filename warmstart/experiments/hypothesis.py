@@ -49,7 +49,8 @@ CLAIMS = {
 }
 FAMILIES = {
     "sharpness": ["hessian_eig1", "hessian_trace"],
-    "noise": ["grad_trace_cov", "noise_scale", "grad_norm"],
+    "noise": ["grad_trace_cov", "noise_scale"],
+    "gradient": ["grad_norm"],
     "weights": ["weight_norm", "dist_init", "dist_start"],
     "representation": ["dead_units", "effective_rank", "stable_rank"],
 }
@@ -208,7 +209,13 @@ def scatter(tables: dict[str, pd.DataFrame], cfg: dict) -> plt.Figure:
     return fig
 
 
-TITLES = {"sharpness": "Sharpness", "noise": "Gradient noise", "weights": "Weights", "representation": "Representation"}
+TITLES = {
+    "sharpness": "Sharpness",
+    "noise": "Gradient noise",
+    "gradient": "Gradient norm",
+    "weights": "Weights",
+    "representation": "Representation",
+}
 FIGURES = {
     f"diagnostics_{name}": Figure(
         partial(family, quantities=quantities, title=TITLES[name]),

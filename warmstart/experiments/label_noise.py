@@ -3,7 +3,8 @@ re-initialisation helps most under label noise; beyond both papers).
 
 Runs, per seed at ``fraction``: the pretraining on the clean subset and on the same subset with a
 ``rate`` of its labels corrupted (each such example given a wrong label drawn uniformly from the
-other classes; one corruption for every seed, ``warmstart.data.corrupt_labels``); from each, the
+other classes; one corruption for every seed, as one subset: the verdicts are conditional on that
+draw, ``warmstart.data.corrupt_labels``); from each, the
 plain warm start and the warm start with each of ``arms`` (labels of the arena's arms that act at
 the warm start: resets, shrink & perturb, ...), all tuned on the clean full training set; and
 fresh. Every tuning run of a seed sees the same data order; an arm draws the same noise after

@@ -4,12 +4,14 @@ work?"; beyond both papers).
 The arena compares a warm start *with* a regulariser (L2, L2 Init, Parseval, ...) against a plain
 fresh start, so "it narrows the gap" may only say "a regulariser helps", warm or not. Zaidi et al.
 found, over 15,000 models, that re-initialisation helps little once regularisation is tuned. Here
-each of ``arms`` (labels of the arena's arms, with the arena's settings, chosen on the validation
-split; interventions that act only during tuning) is given to the fresh start too.
+each of ``arms`` (labels of the arena's arms, interventions that act only during tuning) is given
+to the fresh start too, each arm with the setting chosen *for it* on the validation split: the
+warm start the arena's (``tools/select_interventions.py``), the fresh start its own (``fresh``,
+chosen by the same rule with ``--fresh``), as Zaidi et al. tune the regulariser of both.
 
 Runs, per seed at the arena's fraction: the plain warm and fresh starts (shared with the fraction
 experiment and the arena), and per arm its warm start (the arena's run) and a fresh start trained
-with the same intervention (``fresh/<arm>``), the same data order.
+with the same intervention at its own setting (``fresh/<arm>``), the same data order.
 
 Claim per arm, that of Zaidi et al. read for the warm-start gap: given the same regulariser, warm
 and fresh starts generalise alike. Primary contrasts: the regularised gap, ``acc(fresh + reg) −
@@ -42,8 +44,8 @@ FACTOR = interventions.FIELDS  # a pair's arms may differ in these, besides pare
 
 def claims(cfg: dict) -> dict[str, str]:
     return {
-        a: f"given the same {a} on both arms, warm and fresh starts generalise alike: the regulariser, not the fresh start, "
-        "closes the gap (Zaidi et al. 2022, for the warm-start gap)"
+        a: f"given {a} on both arms, each at the setting chosen for it on the validation split, warm and fresh starts generalise "
+        "alike: the tuned regulariser, not the fresh start, closes the gap (Zaidi et al. 2022, for the warm-start gap)"
         for a in cfg["arms"]
     }
 
@@ -54,7 +56,8 @@ def arena_arms(config: dict) -> dict[str, dict]:
 
 def check(cfg: dict, config: dict) -> None:
     """Each arm is an arm of the arena (checked as the arena checks them) that acts only during
-    tuning, so that a fresh start can be given it."""
+    tuning, so that a fresh start can be given it; ``fresh`` holds one setting of the same
+    intervention per arm, in the arena's grid; the fraction is the arena's (its warm runs are)."""
     arena.check(config["experiments"]["arena"], config)
     known = arena_arms(config)
     for a in cfg["arms"]:
@@ -64,6 +67,21 @@ def check(cfg: dict, config: dict) -> None:
         if iv.hooks is None or iv.at_start is not None or iv.variant is not None:
             raise ConfigError(f"config key experiments.regularised.arms: {a!r} does not act only during tuning; a fresh start "
                               "cannot be given it")  # fmt: skip
+    if cfg["fraction"] != config["experiments"]["arena"]["fraction"]:
+        raise ConfigError(f"config key experiments.regularised.fraction: {cfg['fraction']} must be the arena's "
+                          f"({config['experiments']['arena']['fraction']}): its warm runs are the arena's")  # fmt: skip
+    if len(cfg["fresh"]) != len(cfg["arms"]):
+        raise ConfigError(f"config key experiments.regularised.fresh: one setting per arm ({len(cfg['arms'])}), in the arms' order")
+    m = config["model"]
+    for i, (a, f) in enumerate(zip(cfg["arms"], cfg["fresh"], strict=True)):
+        problem = interventions.check(f, unit_names(m["name"], m["depth"]), m["name"])
+        if problem or f.get("name") != known.get(a, {}).get("name"):
+            raise ConfigError(f"config key experiments.regularised.fresh[{i}]: {problem or 'must be a setting of ' + repr(a)}")
+        grid = config["experiments"]["arena"]["grids"].get(f["name"], {})
+        off = [k for k, values in grid.items() if f[k] not in values]
+        if off:
+            raise ConfigError(f"config key experiments.regularised.fresh[{i}].{off[0]}: {f[off[0]]} must be one of experiments.arena."
+                              f"grids.{f['name']}.{off[0]} {grid[off[0]]} (chosen on the validation split)")  # fmt: skip
 
 
 def runs(t: RunTable, cfg: dict) -> None:
@@ -73,9 +91,11 @@ def runs(t: RunTable, cfg: dict) -> None:
     for seed in t.seeds(cfg):
         pre = t.pretrain(s, cfg["fraction"], seed)
         t.pair(NAME, seed, t.warm(s, pre, seed), t.fresh(s, seed), intervention="none")
-        for a in cfg["arms"]:
+        for a, f in zip(cfg["arms"], cfg["fresh"], strict=True):
             path, fields = interventions.warm_run(known[a], units)
-            t.pair(NAME, seed, t.warm(s, pre, seed, path=path, **fields), t.fresh(s, seed, path=path, **fields), intervention=a)
+            warm = t.warm(s, pre, seed, path=path, **fields)
+            path, fields = interventions.warm_run(f, units)
+            t.pair(NAME, seed, warm, t.fresh(s, seed, path=path, **fields), intervention=a)
 
 
 def contrasts(tables: dict[str, pd.DataFrame], cfg: dict) -> list:

@@ -145,11 +145,11 @@ def markdown(t: pd.DataFrame) -> str:
     head = "| data set | model | optimiser | n | fresh | warm | gap [95% CI] | p | paper fresh / warm (its data set) | Kireev et al. |"
     lines = [head, "|---|---|---|---|---|---|---|---|---|---|"]
     pair = lambda a, b: "–" if pd.isna(a) else f"{a:.1f} / {b:.1f}"  # noqa: E731
-    on = lambda r: "" if pd.isna(r.paper_fresh) else f" ({r.paper_dataset})"  # noqa: E731
+    on = lambda r, a: "" if pd.isna(a) else f" ({r.paper_dataset})"  # noqa: E731
     for r in t.itertuples():
         lines.append(
             f"| {r.dataset} | {r.model} | {r.optimizer} | {r.n} | {r.fresh:.1f} | {r.warm:.1f} | {r.gap:.1f} {r.gap_ci} | {r.p:.3g} | "
-            f"{pair(r.paper_fresh, r.paper_warm)}{on(r)} | {pair(r.kireev_fresh, r.kireev_warm)} |"
+            f"{pair(r.paper_fresh, r.paper_warm)}{on(r, r.paper_fresh)} | {pair(r.kireev_fresh, r.kireev_warm)}{on(r, r.kireev_fresh)} |"
         )
     note = (
         "\nTest accuracies (%), mean over seeds, each run read under the protocol's rule (the logistic regression at its "

@@ -8,7 +8,11 @@ buffers, such as BatchNorm's running statistics), starting from the warm start i
 as in the authors' code (dojeon-ai/Hare-Tortoise, ``src/trainers/base.py``, which resets after the
 epochs whose 0-based index is a multiple of ``every``, the first included; here after epochs
 ``every, 2·every, ...``). The run's network, its metrics, its stopping rule and its final state are
-the Hare's (the authors log both; the Hare after a reset is the Tortoise). ``α`` is ``ema``.
+the Hare's (the authors log both networks' accuracy; the Hare after a reset is the Tortoise). ``α``
+is ``ema``. Two more differences from the authors' warm-start runs: there the Tortoise is copied
+when training begins and averaged through pretraining and tuning alike; here it is an intervention
+at the warm start, so it starts from the pretrained network and averages tuning only (pretraining
+is every arm's shared, plain run).
 """
 
 from __future__ import annotations

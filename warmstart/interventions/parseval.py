@@ -4,8 +4,10 @@ reinforcement learning"; after Cisse et al. 2017's Parseval networks), during tu
 Adds ``λ · Σ_ℓ ‖W_ℓ W_ℓᵀ − s·I‖²_F`` to each seed's loss, over every hidden layer ``ℓ`` (each
 ``Linear`` and ``Conv`` weight outside the ``head`` unit; a convolution's weight as the matrix
 ``(out, in · kernel)``), which pulls the rows of every weight matrix toward an orthogonal set of
-squared norm ``s``: the layer keeps every direction of its input (its singular values near
-``√s``), the property Chung et al. credit for keeping a network trainable on new tasks. The output
+squared norm ``s`` (for a layer with more rows than inputs, where that is impossible, the penalty
+has a floor, and its gradient pulls every singular value toward ``√s``): the layer keeps every
+direction of its input, the property Chung et al. credit for keeping a network trainable on new
+tasks. The output
 layer is left free (it maps onto the classes). Biases are not regularised. ``s = 1`` is Parseval's
 tight frame; PyTorch's default initialisation gives rows of squared norm about 1/3, so ``s`` is a
 setting chosen on the validation split with ``λ``.
