@@ -36,6 +36,7 @@ rule diagnostics_table:
     conda:
         ENV
     params:
+        code=code_version(tables_module),
         targets=TABLE.diagnose,
     script:
         "../scripts/diagnostics_table.py"
