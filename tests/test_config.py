@@ -111,6 +111,28 @@ def test_the_paper_config_inherits_nothing_of_the_default_s_mnist1d_settings():
         ),
         (lambda c: c["model"].update(name="resnet"), "experiments.arena.arms[8].name", "redo applies to the models mlp, cnn only"),
         (
+            lambda c: c["experiments"]["regularised"]["fresh"][0].update(strength=0.5),
+            "experiments.regularised.fresh[0].strength",
+            "must be one of",
+        ),
+        (lambda c: c["experiments"]["regularised"]["fresh"][1].update(rho=0.1), "experiments.regularised.fresh[1].rho", "has no setting"),
+        (
+            lambda c: c["experiments"]["regularised"]["fresh"].__setitem__(0, {"name": "sam", "rho": 0.1}),
+            "experiments.regularised.fresh[0]",
+            "must be a setting of 'l2'",
+        ),
+        (
+            lambda c: c["experiments"]["regularised"].update(arms=["dash"]),
+            "experiments.regularised.arms",
+            "does not act only during tuning",
+        ),
+        (lambda c: c["experiments"]["label_noise"].update(arms=["l2"]), "experiments.label_noise.arms", "acts at the warm start"),
+        (
+            lambda c: c["experiments"]["augmentation"]["transforms"].update(scale=1.5),
+            "experiments.augmentation.transforms.scale",
+            "maximum",
+        ),
+        (
             lambda c: c["experiments"]["chain"].update(arms=["adamw"]),
             "experiments.chain.arms",
             "'adamw' is not an arm of experiments.arena",

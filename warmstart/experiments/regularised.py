@@ -76,7 +76,8 @@ def check(cfg: dict, config: dict) -> None:
     for i, (a, f) in enumerate(zip(cfg["arms"], cfg["fresh"], strict=True)):
         problem = interventions.check(f, unit_names(m["name"], m["depth"]), m["name"])
         if problem or f.get("name") != known.get(a, {}).get("name"):
-            raise ConfigError(f"config key experiments.regularised.fresh[{i}]: {problem or 'must be a setting of ' + repr(a)}")
+            where = f".{problem}" if problem else f": must be a setting of {a!r}"
+            raise ConfigError(f"config key experiments.regularised.fresh[{i}]{where}")
         grid = config["experiments"]["arena"]["grids"].get(f["name"], {})
         off = [k for k, values in grid.items() if f[k] not in values]
         if off:
