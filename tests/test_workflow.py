@@ -124,8 +124,17 @@ def test_the_whole_study_runs_and_writes_the_contract_tables(workdir):
 
 def test_diagnostics_are_measured_on_saved_states_and_answer_the_hypothesis(workdir):
     r = workdir / "results"
-    diag = pd.read_csv(r / "tables/diagnostics.csv")
-    assert list(diag.columns) == DIAGNOSTICS_COLUMNS
+    every = pd.read_csv(r / "tables/diagnostics.csv")
+    assert list(every.columns) == DIAGNOSTICS_COLUMNS
+    # every arena arm at its end (a network's own fresh start under its condition), every chain at every round
+    arena = every[every.experiment == "arena"]
+    labels = {experiments.MODULES["arena"].label(a) for a in study()["experiments"]["arena"]["arms"]}
+    assert set(arena.arm) == {"warm", "fresh"} | labels and arena.epoch.eq(4).all()
+    assert set(arena[arena.arm == "fresh"].condition) == {"intervention=none", "intervention=layernorm", "intervention=crelu"}
+    chain = every[every.experiment == "chain"]
+    assert set(chain.arm) == {"warm", "fresh"} | set(study()["experiments"]["chain"]["arms"])
+    assert {"stable_rank", "grad_norm", "weight_norm_layer1", "weight_norm_head"} <= set(every.quantity)
+    diag = every[every.experiment == "fraction"]
     assert set(diag.arm) == {"pretrain", "warm", "fresh"} and diag.seed.nunique() == 2
     assert set(diag.half) == {"seen", "unseen"}
     seen = diag[diag.half == "seen"].set_index(["run", "epoch", "quantity"]).value
@@ -143,7 +152,7 @@ def test_diagnostics_are_measured_on_saved_states_and_answer_the_hypothesis(work
     assert (dist[dist.arm != "pretrain"].value == 0).all()
     noise = diag[diag.quantity == "grad_trace_cov"]
     assert sorted(noise[noise.arm == "warm"].epoch.unique()) == [0, 2]
-    for family in ("sharpness", "noise", "weights", "representation"):
+    for family in ("sharpness", "noise", "gradient", "weights", "representation"):
         assert (r / f"figures/diagnostics_{family}.png").stat().st_size > 10_000
     assert (r / "figures/hypothesis.png").stat().st_size > 10_000
     assert "## The hypothesis, measured directly" in (r / "summary.md").read_text()
