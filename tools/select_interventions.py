@@ -21,6 +21,7 @@ for reference and play no part in the choice.
 """
 
 import argparse
+import functools
 import itertools
 import math
 from pathlib import Path
@@ -77,6 +78,26 @@ def warm_starts(config: dict, data: dict, pretrained: list, seeds: list[int], na
     return starts, interventions.during(fields.get("intervention"), lambda: [fresh(s) for s in seeds])
 
 
+def search(name: str, grid: dict, tuned) -> dict | None:
+    """Print one table row per setting of ``grid`` (``tuned(setting)`` gives per seed the epochs to
+    fit and the validation accuracy) and return the rule's choice: the best mean validation accuracy
+    among the settings whose every seed converged (``None``: none did)."""
+    results = {}
+    for values in itertools.product(*grid.values()):
+        setting = dict(zip(grid, values))
+        r, v = results[values] = tuned(setting)
+        text = ", ".join(f"{k} {x:g}" for k, x in setting.items())
+        print(f"| {name} | {text} | {np.mean(r):.0f}, {max(r):.0f} | {100 * np.mean(v):.2f} |", flush=True)
+    ok = {k: rv for k, rv in results.items() if all(math.isfinite(x) for x in rv[0])}
+    return dict(zip(grid, max(ok, key=lambda k: np.mean(ok[k][1])))) if ok else None
+
+
+def report(title: str, chosen: dict) -> None:
+    print(f"\n{title}")
+    for name, setting in chosen.items():
+        print(f"  {name}: {setting if setting else 'none converged'}")
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--seeds", type=int, default=4)
@@ -104,40 +125,20 @@ if __name__ == "__main__":
         r, v = tune(config, data, starts, seeds)
         print(f"| {label} | – | {np.mean(r):.0f}, {max(r):.0f} | {100 * np.mean(v):.2f} |", flush=True)
     grids = config["experiments"]["arena"]["grids"]
-    chosen = {}
-    for name, grid in grids.items():
-        if args.only and name not in args.only:
-            continue
-        results = {}
-        for values in itertools.product(*grid.values()):
-            setting = dict(zip(grid, values))
-            starts, hooks = warm_starts(config, data, pretrained, seeds, name, setting)
-            r, v = tune(config, data, starts, seeds, hooks)
-            results[tuple(values)] = (r, v)
-            text = ", ".join(f"{k} {x:g}" for k, x in setting.items())
-            print(f"| {name} | {text} | {np.mean(r):.0f}, {max(r):.0f} | {100 * np.mean(v):.2f} |", flush=True)
-        ok = {k: rv for k, rv in results.items() if all(math.isfinite(x) for x in rv[0])}
-        chosen[name] = dict(zip(grid, max(ok, key=lambda k: np.mean(ok[k][1])))) if ok else None
-    print("\nchosen (best validation accuracy among settings whose every seed converged):")
-    for name, setting in chosen.items():
-        print(f"  {name}: {setting if setting else 'none converged'}")
+    searched = {name: grid for name, grid in grids.items() if not args.only or name in args.only}
+
+    def warm_tuned(name: str, setting: dict) -> tuple[list[float], list[float]]:
+        starts, hooks = warm_starts(config, data, pretrained, seeds, name, setting)
+        return tune(config, data, starts, seeds, hooks)
+
+    def fresh_tuned(name: str, setting: dict) -> tuple[list[float], list[float]]:
+        return tune(config, data, models(), seeds, interventions.during({"name": name, **setting}, models))
+
+    chosen = {name: search(name, grid, functools.partial(warm_tuned, name)) for name, grid in searched.items()}
+    report("chosen (best validation accuracy among settings whose every seed converged):", chosen)
     if args.fresh:  # the same rule for the fresh start given each intervention that acts only during tuning
         print("\n| intervention on the fresh start | setting | epochs to 99% (mean, max) | validation acc |")
         print("|---|---|---|---|")
-        chosen = {}
-        for name, grid in grids.items():
-            iv = interventions.REGISTRY[name]
-            if (args.only and name not in args.only) or iv.hooks is None or iv.at_start is not None:
-                continue
-            results = {}
-            for values in itertools.product(*grid.values()):
-                setting = dict(zip(grid, values))
-                r, v = tune(config, data, models(), seeds, interventions.during({"name": name, **setting}, models))
-                results[tuple(values)] = (r, v)
-                text = ", ".join(f"{k} {x:g}" for k, x in setting.items())
-                print(f"| {name} | {text} | {np.mean(r):.0f}, {max(r):.0f} | {100 * np.mean(v):.2f} |", flush=True)
-            ok = {k: rv for k, rv in results.items() if all(math.isfinite(x) for x in rv[0])}
-            chosen[name] = dict(zip(grid, max(ok, key=lambda k: np.mean(ok[k][1])))) if ok else None
-        print("\nchosen for the fresh start (the same rule):")
-        for name, setting in chosen.items():
-            print(f"  {name}: {setting if setting else 'none converged'}")
+        during_only = {n: g for n, g in searched.items() if interventions.REGISTRY[n].hooks and interventions.REGISTRY[n].at_start is None}
+        chosen = {name: search(name, grid, functools.partial(fresh_tuned, name)) for name, grid in during_only.items()}
+        report("chosen for the fresh start (the same rule):", chosen)

@@ -72,9 +72,8 @@ def notes(tables: dict[str, pd.DataFrame], cfg: dict) -> list[str]:
     """What augmentation does to each arm: ``acc(arm, augmented) − acc(arm)``."""
     final = tables["final"]
     out = []
+    a, b = select(final, NAME, augmented="yes"), select(final, NAME, augmented="no")
     for arm in ("fresh", "warm"):
-        a = select(final, NAME, augmented="yes")
-        b = select(final, NAME, augmented="no")
         d = (a[a.arm == arm].set_index("seed").final_test_acc - b[b.arm == arm].set_index("seed").final_test_acc).dropna()
         m, lo, hi = mean_ci(d)
         out.append(f"augmentation on the {arm} start: {100 * m:+.2f} [{100 * lo:+.2f}, {100 * hi:+.2f}] points (secondary)")
