@@ -132,32 +132,37 @@ GPU_VARIANTS = (  # (loop, seeds S, bf16, channels_last, compile): the plain fp3
 )
 
 
-def gpu_throughput(n: int = 10_000, epochs: int = 2, device: str = "cuda", variants=GPU_VARIANTS, report=None) -> list[dict]:
-    """ResNet-18 (width 64, CIFAR stem) on CIFAR-shaped random data resident on the device, batch
+def gpu_throughput(n: int = 10_000, epochs: int = 2, device: str = "cuda", variants=GPU_VARIANTS, report=None,
+                   width: int = 64) -> list[dict]:  # fmt: skip
+    """ResNet-18 (``width`` 64, CIFAR stem) on CIFAR-shaped random data resident on the device, batch
     128, Adam: images per second of the plain loop (``plain_epoch``, one model) and of the
     project's shard training of S seeds (``train``: its per-epoch test pass on 1,000 images
     included; S seeds count S images per example), each with or without bf16 autocast,
-    channels_last and ``torch.compile``, after a warm-up epoch (cuDNN autotuning, compilation: its
-    seconds are reported apart). ``report(rows)`` is called after each variant (a partial result
-    survives a time limit); a variant that fails is reported with its error."""
+    channels_last and ``torch.compile`` (``compile``: ``True``, or a mode of the plain loop's
+    ``torch.compile``: ``"reduce-overhead"`` replays the model's forward and backward as CUDA
+    graphs), after a warm-up epoch (cuDNN autotuning, compilation: its seconds are reported apart).
+    Each row also has the wall-clock ``window`` (``time.time()`` at its timed epochs' start and
+    end), from which concurrent processes' aggregate rate is computed. ``report(rows)`` is called
+    after each variant (a partial result survives a time limit); a variant that fails is reported
+    with its error."""
     g = torch.Generator().manual_seed(0)
     x, y = torch.randn(n, 3, 32, 32, generator=g).to(device), torch.randint(0, 10, (n,), generator=g).to(device)
     sync = torch.cuda.synchronize if device.startswith("cuda") else (lambda: None)
 
     def run(loop: str, S: int, bf16: bool, cl: bool, compile: bool, e: int) -> None:
         fmt = torch.channels_last if cl else torch.contiguous_format
-        models = [build_model("resnet", (3, 32, 32), 10, seed=i, width=64, depth=2).to(device).to(memory_format=fmt) for i in range(S)]
+        models = [build_model("resnet", (3, 32, 32), 10, seed=i, width=width, depth=2).to(device).to(memory_format=fmt) for i in range(S)]
         xs = x.contiguous(memory_format=fmt)
         if loop == "plain":
             opt = torch.optim.Adam(models[0].parameters(), 1e-3)
-            forward = torch.compile(models[0]) if compile else models[0]
+            forward = torch.compile(models[0], mode=compile if isinstance(compile, str) else None) if compile else models[0]
             for _ in range(e):
                 with T.autocast(xs, bf16):
                     plain_epoch(forward, opt, xs, y, 128, torch.Generator().manual_seed(0))
             return
         d = {"x_train": xs, "y_train": y, "x_test": xs[:1000], "y_test": y[:1000]}
         T.train(models, d, T.shuffled(torch.arange(n, device=device)), optimizer="adam", lr=1e-3, epochs=e, batch_size=128,
-                order_seeds=[[i, 1] for i in range(S)], bf16=bf16, compile=compile)  # fmt: skip
+                order_seeds=[[i, 1] for i in range(S)], bf16=bf16, compile=bool(compile))  # fmt: skip
 
     rows = []
     for loop, S, bf16, cl, compile in variants:
@@ -168,10 +173,11 @@ def gpu_throughput(n: int = 10_000, epochs: int = 2, device: str = "cuda", varia
             run(loop, S, bf16, cl, compile, 1)
             sync()
             row["warmup_epoch_s"] = time.perf_counter() - t
-            t = time.perf_counter()
+            t, start = time.perf_counter(), time.time()
             run(loop, S, bf16, cl, compile, epochs)
             sync()
             row["images_per_s"] = n * S * epochs / (time.perf_counter() - t)
+            row["images"], row["window"] = n * S * epochs, [start, time.time()]
         except Exception as e:  # noqa: BLE001 -- a benchmark reports a variant that fails and goes on
             row["error"] = f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"[:300]
         if device.startswith("cuda"):
@@ -240,6 +246,45 @@ def epochs_needed(config_file: Path) -> dict:
     return {"executed_epochs": executed, "epochs_if_experiments_ran_alone": alone, "runs": len(shared.runs)}
 
 
+def diagnosis_batching(root: Path, batch: str = "mnist1d/mlp/adam/warm/fraction~0.5/dash-shrink~0.5/seeds~0-7") -> dict:
+    """Seconds to diagnose the runs of one of a finished study's ``diagnose`` jobs (the default
+    study's ``batch``, in ``root``) as the workflow's jobs do it: one process per run (each
+    importing torch and loading the data), against one process for all of them
+    (``warmstart.diagnosis.diagnose_batch``). Sequential, one thread; both write their rows."""
+    config = yaml.safe_load((ROOT / "config.yaml").read_text())
+    validate(config, ROOT / "workflow/schemas/config.schema.yaml")
+    from warmstart import runs, shards  # noqa: PLC0415
+
+    table = experiments.build(config)
+    jobs = table.diagnose_jobs()
+    members = shards.partition(sorted(jobs), config["diagnostics"]["runs_per_job"])[batch]
+    settings = {k: v for k, v in config["diagnostics"].items() if k not in ("enabled", "epochs", "noise_epochs", "runs_per_job")}
+    spec = [{"spec": runs.identity(table.runs[r]), "model": str(root / f"results/runs/{r}/model.pt"),
+             "seen": str(root / f"results/data/mnist1d/subsets/{jobs[r]['seen']}.pt"),
+             "epochs": jobs[r]["epochs"], "noise_epochs": jobs[r]["noise_epochs"]} for r in members]  # fmt: skip
+    code = (
+        "import json, sys, torch\ntorch.set_num_threads(1)\n"
+        "from warmstart.diagnosis import diagnose_batch\nfrom warmstart.runs import from_identity\n"
+        "a = json.loads(sys.argv[1])\n"
+        "rows = diagnose_batch([dict(j, spec=from_identity(j['spec'])) for j in a['jobs']], a['data'], a['settings'])\n"
+        "print(len(rows))\n"
+    )
+
+    def run(jobs_: list[dict]) -> int:
+        arg = json.dumps({"jobs": jobs_, "data": str(root / "results/data/mnist1d/data.pt"), "settings": settings})
+        return int(subprocess.run([sys.executable, "-c", code, arg], capture_output=True, text=True, check=True, cwd=ROOT).stdout)
+
+    t = time.perf_counter()
+    alone = sum(run([j]) for j in spec)
+    per_run = time.perf_counter() - t
+    t = time.perf_counter()
+    together = run(spec)
+    batched = time.perf_counter() - t
+    assert alone == together
+    return {"batch": batch, "runs": len(spec), "rows": together, "one_process_per_run_s": per_run, "one_process_s": batched,
+            "ratio": per_run / batched}  # fmt: skip
+
+
 def study_overhead(results: Path, wall_s: float | None) -> dict:
     """A finished study: its training jobs (shards) against its runs, the sum of the shards'
     pure training time (``provenance.json``, once per shard) against its wall time on 2 cores,
@@ -261,7 +306,13 @@ def main() -> None:
     ap.add_argument("--study", type=Path, help="results/ of a finished study, for its overheads")
     ap.add_argument("--study-wall", type=float, help="its measured wall time in seconds")
     ap.add_argument("--gpu-only", type=Path, metavar="JSON", help="only the GPU section, written to JSON after each variant")
+    ap.add_argument(
+        "--diagnosis", type=Path, metavar="ROOT", help="only diagnosis per run against per job, on the finished default study in ROOT"
+    )
     args = ap.parse_args()
+    if args.diagnosis:
+        print(json.dumps(diagnosis_batching(args.diagnosis), indent=2))
+        return
     if args.gpu_only:
         machine = {"device": torch.cuda.get_device_name(), "torch": torch.__version__, "cuda": torch.version.cuda}
         gpu_throughput(report=lambda rows: args.gpu_only.write_text(json.dumps({"machine": machine, "gpu": rows}, indent=2)))

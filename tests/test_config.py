@@ -153,3 +153,30 @@ def test_defaults_are_filled_in():
     del config["train"]["weight_decay"], config["dataset"]["root"]
     out = validate(copy.deepcopy(config), SCHEMA)
     assert out["train"]["weight_decay"] == 0.0 and out["dataset"]["root"] == "data"
+
+
+CPUINFO = "processor\t: 0\nvendor_id\t: {vendor}\nflags\t\t: fpu sse2 avx2 {extra}\n\nprocessor\t: 1\nflags\t\t: fpu sse2 avx2 {extra}\n"
+
+
+@pytest.mark.parametrize(
+    "extra, native",
+    [("", False), ("avx512f avx512bw", False), ("avx512f avx512_bf16", True), ("amx_tile amx_bf16", True), ("avx512_bf16x", False)],
+)
+def test_native_bf16_is_read_from_the_cpu_flags(extra, native):
+    from warmstart.config import native_bf16_cpu
+
+    assert native_bf16_cpu(CPUINFO.format(vendor="GenuineIntel", extra=extra)) is native
+
+
+@pytest.mark.parametrize(
+    "native, device, expected", [(False, "cpu", "fp32"), (True, "cpu", "bf16"), (False, "cuda", "bf16"), (True, "cuda:1", "bf16")]
+)
+def test_auto_precision_is_bf16_where_it_is_native_and_explicit_settings_stay(monkeypatch, native, device, expected):
+    from warmstart import config as config_module
+
+    monkeypatch.setattr(config_module, "native_bf16_cpu", lambda: native)
+    c = _default()
+    c["train"]["device"] = device
+    assert validate(copy.deepcopy(c), SCHEMA)["train"]["precision"] == expected
+    c["train"]["precision"] = "fp32"
+    assert validate(c, SCHEMA)["train"]["precision"] == "fp32"

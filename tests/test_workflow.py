@@ -14,6 +14,7 @@ import yaml
 from test_runs import study
 
 from warmstart import experiments, names, runs
+from warmstart.config import auto_precision
 from warmstart.experiments import EXPERIMENTS, chain
 from warmstart.tables import DIAGNOSTICS_COLUMNS, FINAL_COLUMNS, GAP_COLUMNS, TIMING_COLUMNS
 
@@ -239,7 +240,7 @@ def test_changing_tuning_epochs_reruns_tuning_and_what_depends_on_it_only(workdi
         lambda c: c["train"].update(seeds_per_job=1),
         lambda c: c["train"].update(checkpoint_every=1),
         lambda c: c["train"].update(channels_last=True, compile=True, threads=2),
-        lambda c: c["train"].update(precision="fp32"),  # what "auto" is on a CPU
+        lambda c: c["train"].update(precision=auto_precision("cpu")),  # what "auto" is on this CPU
     ],
     ids=["shard size", "checkpoint interval", "speed switches", "auto precision made explicit"],
 )

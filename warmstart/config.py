@@ -69,6 +69,28 @@ def _sort_keys(config: dict) -> None:
         config[k] = v
 
 
+def native_bf16_cpu(cpuinfo: str | None = None) -> bool:
+    """Whether this CPU computes bf16 dot products natively: x86's AVX512_BF16 or AMX-BF16, as Linux
+    lists them among the ``flags`` of ``/proc/cpuinfo`` (``cpuinfo``: its text, for tests). PyTorch's
+    CPU products (oneDNN) run bf16 on them faster than fp32; elsewhere bf16 is emulated, at about 1/19
+    of fp32's rate on the AVX2 development machine (docs/performance.md). Anything unreadable: no."""
+    if cpuinfo is None:
+        try:
+            cpuinfo = Path("/proc/cpuinfo").read_text()
+        except OSError:
+            return False
+    flags = {f for line in cpuinfo.splitlines() if line.startswith("flags") for f in line.partition(":")[2].split()}
+    return bool(flags & {"avx512_bf16", "amx_bf16"})
+
+
+def auto_precision(device: str) -> str:
+    """What ``train.precision: auto`` means on ``device``: bf16 autocast on a GPU and on a CPU with
+    native bf16 (``native_bf16_cpu``, checked where the study is planned), fp32 elsewhere. The
+    precision is part of every run's identity and provenance, so runs of two precisions are never
+    one run, and every pair shares its arms' precision (``experiments.LINEAGE_FIELDS``)."""
+    return "bf16" if device.startswith("cuda") or native_bf16_cpu() else "fp32"
+
+
 def validate(config: dict, schema_path: str | Path) -> dict:
     """Check ``config`` against the schema, fill in defaults, and check what a schema cannot
     (cross-key rules). Raise ``ConfigError`` with one line on the first problem."""
@@ -81,7 +103,7 @@ def validate(config: dict, schema_path: str | Path) -> dict:
     if errors:  # a section filled in from its defaults alone that lacks a required key
         raise ConfigError(_message(jsonschema.exceptions.best_match(errors)))
     t, on_gpu = config["train"], config["train"]["device"].startswith("cuda")
-    t["precision"] = ("bf16" if on_gpu else "fp32") if t["precision"] == "auto" else t["precision"]
+    t["precision"] = auto_precision(t["device"]) if t["precision"] == "auto" else t["precision"]
     t["channels_last"] = on_gpu if t["channels_last"] is None else t["channels_last"]
     if config["train"]["augment"] and config["dataset"]["name"] == "mnist1d":
         raise ConfigError("config key train.augment: flip and crop apply to images only; set it to false for mnist1d")

@@ -28,16 +28,22 @@ def diagnostic_subsets(n: int, seen: torch.Tensor, size: int, seed: int) -> dict
 
 
 def diagnose(
-    spec: dict, data: str, model_file: str, seen: str, settings: dict, epochs: list[int], noise_epochs: list[int], device: str = "cpu"
+    spec: dict,
+    d: dict,
+    model_file: str,
+    seen: torch.Tensor,
+    settings: dict,
+    epochs: list[int],
+    noise_epochs: list[int],
+    device: str = "cpu",
 ) -> list[dict]:
     """Diagnostics (``warmstart.diagnostics.measure``) of run ``spec`` at each of ``epochs``, from
     its saved snapshots (its final state for its last epoch), on ``settings["subset"]`` random
-    training examples of each half (``diagnostic_subsets``; ``seen`` is the pretraining subset's
-    index file); rows ``{run, epoch, half, quantity, value}``; epochs after the run stopped are
-    skipped. The run's start is its epoch-0
-    snapshot (its initialisation if it has none)."""
-    d = datasets.load(data, device)
-    subsets = diagnostic_subsets(len(d["y_train"]), torch.load(seen, weights_only=True), settings["subset"], settings["subset_seed"])
+    training examples of each half (``diagnostic_subsets``; ``seen`` holds the pretraining subset's
+    indices) of the data ``d`` (``warmstart.data.load``); rows ``{run, epoch, half, quantity,
+    value}``; epochs after the run stopped are skipped. The run's start is its epoch-0 snapshot
+    (its initialisation if it has none)."""
+    subsets = diagnostic_subsets(len(d["y_train"]), seen, settings["subset"], settings["subset_seed"])
     model = fresh_model(spec, d["meta"]).to(device)
     init = flat_params(model)
     model = interventions.shaped(spec, model)  # the network the run trained (plasticity injection's head)
@@ -56,4 +62,16 @@ def diagnose(
             x, y = d["x_train"][idx.to(device)], d["y_train"][idx.to(device)]
             for q, v in measure(model, x, y, init, start, settings, noise=e in noise_epochs).items():
                 rows.append({"run": spec["id"], "epoch": e, "half": half, "quantity": q, "value": v})
+    return rows
+
+
+def diagnose_batch(jobs: list[dict], data: str, settings: dict, device: str = "cpu") -> list[dict]:
+    """``diagnose`` for each of ``jobs`` (``{spec, model, seen, epochs, noise_epochs}``: the run, its
+    ``model.pt``, the index file of its pretraining subset, its epochs), the data file ``data``
+    loaded once: one process for many runs. Each run's rows are those it gets alone."""
+    d = datasets.load(data, device)
+    rows = []
+    for j in jobs:
+        seen = torch.load(j["seen"], weights_only=True)
+        rows += diagnose(j["spec"], d, j["model"], seen, settings, j["epochs"], j["noise_epochs"], device)
     return rows

@@ -28,6 +28,10 @@ TABLES = experiments.own_tables(config)
 # the figures the README shows (`snakemake docs`)
 DOC_FIGURES = [name for name, (_, f) in FIGURES.items() if f.readme]
 DIAGNOSE = TABLE.diagnose_jobs()
+# Batches of diagnosed runs of one group, one diagnose job each (one process, the data loaded once)
+DIAGNOSE_BATCHES = shards.partition(
+    sorted(DIAGNOSE), config.get("diagnostics", {}).get("runs_per_job", 16)
+)
 # Shards of seeds, one training job each (a finished run keeps the shard that trained it)
 SHARD_OF = shards.plan(list(RUNS), config["train"]["seeds_per_job"])
 
@@ -49,6 +53,21 @@ wildcard_constraints:
     subset=r"(fraction|stages)~[^/]+",
     run=r".+/seed~\d+",
     shard=r".+/seeds~[0-9,\-]+",
+    batch=r".+/seeds~[0-9,\-]+",
+
+
+def diagnose_batch(wildcards):
+    """The runs diagnosed by this job."""
+    if wildcards.batch not in DIAGNOSE_BATCHES:
+        raise ValueError(
+            f"results/diagnostics/{wildcards.batch}: no such batch of diagnosed runs in this config"
+        )
+    return DIAGNOSE_BATCHES[wildcards.batch]
+
+
+def batch_dataset(wildcards):
+    """The data set of this diagnose job's runs (a batch is one group: one data set)."""
+    return RUNS[diagnose_batch(wildcards)[0]]["dataset"]
 
 
 def run_spec(wildcards):
@@ -150,7 +169,8 @@ def setting_description():
     c, m, t = config["dataset"], config["model"], config["train"]
     return (
         f"{c['name']}, {m['name']} (width {m['width']}, depth {m['depth']}), {t['optimizer']} lr {t['lr']:g}, "
-        f"batch {t['batch_size']}, {t['pretrain_epochs']} pretraining epochs, tuning capped at {t['tune_epochs']}, "
+        f"batch {t['batch_size']}, {t['precision']} arithmetic, {t['pretrain_epochs']} pretraining epochs, "
+        f"tuning capped at {t['tune_epochs']}, "
         f"every tuning run read under the protocol's rule; seeds: {config['seeds']} "
         "(experiments may set their own)"
     )

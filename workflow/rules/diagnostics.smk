@@ -1,25 +1,36 @@
 rule diagnose:
     input:
-        model="results/runs/{run}/model.pt",
-        data=lambda w: f"results/data/{run_spec(w)['dataset']}/data.pt",
-        seen=lambda w: f"results/data/{run_spec(w)['dataset']}/subsets/{DIAGNOSE[w.run]['seen']}.pt",
+        models=lambda w: [f"results/runs/{r}/model.pt" for r in diagnose_batch(w)],
+        data=lambda w: f"results/data/{batch_dataset(w)}/data.pt",
+        seen=lambda w: sorted(
+            {
+                f"results/data/{batch_dataset(w)}/subsets/{DIAGNOSE[r]['seen']}.pt"
+                for r in diagnose_batch(w)
+            }
+        ),
     output:
-        "results/diagnostics/{run}.csv",
+        "results/diagnostics/{batch}.csv",
     log:
-        "results/logs/diagnose/{run}.log",
+        "results/logs/diagnose/{batch}.log",
     conda:
         ENV
     threads: config["train"]["threads"]
     resources:
         gpu=GPUS,
     params:
-        spec=lambda w: run_table.identity(run_spec(w)),
-        epochs=lambda w: DIAGNOSE[w.run]["epochs"],
-        noise_epochs=lambda w: DIAGNOSE[w.run]["noise_epochs"],
+        runs=lambda w: [
+            {
+                "spec": run_table.identity(RUNS[r]),
+                "seen": f"results/data/{batch_dataset(w)}/subsets/{DIAGNOSE[r]['seen']}.pt",
+                "epochs": DIAGNOSE[r]["epochs"],
+                "noise_epochs": DIAGNOSE[r]["noise_epochs"],
+            }
+            for r in diagnose_batch(w)
+        ],
         settings={
             k: v
             for k, v in config.get("diagnostics", {}).items()
-            if k not in ("enabled", "epochs", "noise_epochs")
+            if k not in ("enabled", "epochs", "noise_epochs", "runs_per_job")
         },
     script:
         "../scripts/diagnose.py"
@@ -27,7 +38,7 @@ rule diagnose:
 
 rule diagnostics_table:
     input:
-        expand("results/diagnostics/{run}.csv", run=sorted(DIAGNOSE)),
+        expand("results/diagnostics/{batch}.csv", batch=DIAGNOSE_BATCHES),
     output:
         "results/tables/diagnostics.csv",
     log:
