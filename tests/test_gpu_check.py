@@ -2,6 +2,7 @@
 its numbers, so that a GPU's minutes go to measuring, not to finding a broken path."""
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -19,13 +20,14 @@ import gpu_check  # noqa: E402
 def test_the_gpu_check_rehearsed_on_the_cpu_measures_every_part(tmp_path):
     out, work = tmp_path / "out", tmp_path / "work"
     parts = list(gpu_check.PARTS)
-    subprocess.run(["bash", "tools/gpu-check.sh", str(out), "--rehearse", "--work", str(work), "--parts", *parts], cwd=ROOT, check=True)
+    env = os.environ | {"GPU_CHECK_LIMIT": "1200"}  # every part in one rehearsal; on a GPU the precision check is a run of its own
+    cmd = ["bash", "tools/gpu-check.sh", str(out), "--rehearse", "--work", str(work), "--parts", *parts]
+    subprocess.run(cmd, cwd=ROOT, check=True, env=env)
     r = json.loads((out / "gpu-check.json").read_text())
     assert r["machine"]["rehearsal"] is True
     assert [p for p in parts if "error" in r[p]] == []
-    # a shard on one CPU thread equals its single runs (tests/test_shards.py) and is deterministic
+    # a shard of ResNets (BatchNorm) in fp32 rounds unlike its single runs (tests/test_shards.py); it is deterministic
     assert r["shard"]["within_tolerance"] and r["shard"]["shard_twice_identical"]
-    assert r["shard"]["max_acc_diff_points"] == 0
     variants = r["throughput"]["variants"]
     assert len(variants) == len(gpu_check.THROUGHPUT) and all(v["images_per_s"] > 0 for v in variants)
     shared = r["throughput"]["processes_sharing_the_device"]

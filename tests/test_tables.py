@@ -314,3 +314,22 @@ def test_a_better_network_with_the_same_gap_does_not_count_as_closing_it():
     effect, equivalence = cs
     assert effect.kind == "effect" and np.allclose(effect.values, 0.0)  # 5 points better than plain warm, but its own gap is as wide
     assert equivalence.kind == "equivalence" and np.allclose(equivalence.values, 0.03)  # against its own fresh start
+
+
+def test_a_band_over_seeds_skips_epochs_nothing_was_measured_at():
+    """A quantity switched off (``hessian.trace_samples: 0``) is all NaN: nothing is drawn and the
+    figure is still made; elsewhere each epoch's mean is over the seeds measured there."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from warmstart.plotting import band
+
+    fig, ax = plt.subplots()
+    band(ax, pd.DataFrame({0: [np.nan, np.nan], 1: [np.nan, np.nan]}, index=[0, 1]), 0, "k", "off")
+    assert not ax.lines
+    band(ax, pd.DataFrame({0: [1.0, 2.0, np.nan], 1: [3.0, np.nan, np.nan]}, index=[0, 1, 2]), 0, "k", "on")
+    (line,) = ax.lines
+    assert list(line.get_xdata()) == [0, 1] and list(line.get_ydata()) == [2.0, 2.0]
+    plt.close(fig)

@@ -63,10 +63,13 @@ SHARD_TOLERANCE = {"loss": 0.05, "acc_points": 1.0}  # per seed, after 2 epochs;
 
 
 def sizes(rehearse: bool) -> dict:
-    """Problem sizes: the real ones, or toy ones for the rehearsal on a CPU."""
+    """Problem sizes: the real ones, or toy ones for the rehearsal on a CPU, which also leaves out
+    ``torch.compile`` (its compilation takes 60-90 s per variant on a CPU; compiled training is
+    tested against eager in tests/test_train.py)."""
     if rehearse:
-        return {"device": "cpu", "width": 4, "n": 128, "processes": 2, "synthetic": (256, 128), "cores": 2, "gpu_jobs": 1}
+        return {"device": "cpu", "width": 4, "n": 128, "processes": 2, "synthetic": (256, 128), "cores": 2, "gpu_jobs": 1, "compile": False}
     return {
+        "compile": True,
         "device": "cuda",
         "width": 64,
         "n": 10_000,
@@ -113,7 +116,8 @@ THROUGHPUT = (  # (loop, seeds, bf16, channels_last, compile)
 def throughput(z: dict, out: Path) -> dict:
     """Images per second of ``THROUGHPUT``'s variants in this process, then of ``processes`` copies
     of the plain bf16 loop at once (``worker``): their images over the span of their windows."""
-    rows = bench.gpu_throughput(n=z["n"], epochs=2, device=z["device"], variants=THROUGHPUT, width=z["width"])
+    variants = [v if z["compile"] else (*v[:4], False) for v in THROUGHPUT]
+    rows = bench.gpu_throughput(n=z["n"], epochs=2, device=z["device"], variants=variants, width=z["width"])
     files = [out / f"worker-{i}.json" for i in range(z["processes"])]
     procs = [
         subprocess.Popen([sys.executable, __file__, str(f), "--worker", *(["--rehearse"] if z["device"] == "cpu" else [])]) for f in files
@@ -245,12 +249,14 @@ def main() -> None:
 
 
 def rehearsal_smoke(rehearse: bool) -> dict:
-    """On a CPU, the smoke study on a narrow ResNet, with two of its experiments: the rehearsal
-    checks the paths, not the paper's configuration's every job (the GPU run does)."""
+    """On a CPU, the smoke study on a narrow ResNet, with two of its experiments and the least
+    diagnostics: the rehearsal checks the paths, not the paper's configuration's every job (the
+    GPU run does)."""
     if not rehearse:
         return {}
     every = yaml.safe_load((ROOT / "config.yaml").read_text())["experiments"]
     return {"model": {"width": 4}, "train": {"device": "cpu", "threads": 1, "precision": "fp32", "channels_last": False},
+            "diagnostics": {"subset": 10, "hessian": {"top_k": 1, "lanczos_iters": 2, "trace_samples": 0}},
             "experiments": {k: {"enabled": k in ("fraction", "arena")} for k in every}}  # fmt: skip
 
 

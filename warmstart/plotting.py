@@ -33,8 +33,11 @@ def save(fig: plt.Figure, png: str | Path, pdf: str | Path) -> None:
 
 def band(ax, curves: pd.DataFrame, x_offset: int, color: str, label: str | None) -> None:
     """Mean and 95% interval over seeds of ``curves`` (index epoch, one column per seed), at each
-    epoch over the seeds whose runs were still training then (runs stop at their own read-out)."""
+    epoch over the seeds whose runs were still training then (runs stop at their own read-out).
+    Nothing is drawn where nothing was measured (a quantity switched off is all NaN)."""
     curves = curves[curves.notna().any(axis=1)]
+    if curves.empty:
+        return
     stats = np.array([mean_ci(row[~np.isnan(row)]) for row in curves.to_numpy(float)])
     x = curves.index.to_numpy() + x_offset
     ax.plot(x, stats[:, 0], color=color, lw=1.2, label=label)
