@@ -35,7 +35,7 @@ def test_the_gpu_check_rehearsed_on_the_cpu_measures_every_part(tmp_path):
     for study in ("smoke", "default"):
         s = r[study]
         assert s["rc"] == 0 and not s["timed_out"] and s["summary_written"] and s["jobs_finished"] == s["jobs_planned"] > 0
-    fp32, bf16 = (pd.read_csv(work / f"precision-{p}/results/tables/final.csv") for p in ("fp32", "bf16"))
+    fp32, bf16 = (pd.read_csv(work / f"{d}/results/tables/final.csv") for d in ("default", "precision-bf16"))
     assert set(fp32.run) == set(bf16.run)  # the same runs, paired by seed
     prov = json.loads(next((work / "precision-bf16/results/runs").rglob("provenance.json")).read_text())
     assert prov["run"]["precision"] == "bf16"  # the run trained in the precision it names

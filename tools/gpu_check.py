@@ -234,13 +234,13 @@ def main() -> None:
                 report[part]["target_s"] = 300
             elif part == "precision":
                 runs = {}
-                for p in ("fp32", "bf16"):
+                # the rehearsal's default study is its fp32 study: run in the same folder, it is found done
+                dirs = {"fp32": work / ("default" if a.rehearse else "precision-fp32"), "bf16": work / "precision-bf16"}
+                for p, folder in dirs.items():
                     cfg = override(work / f"precision-{p}.yaml", only_fraction(p, z, a.rehearse))
                     configs = [ROOT / "configs/tiny.yaml"] if a.rehearse else []
-                    runs[p] = study(f"precision-{p}", [*configs, cfg], z, work / f"precision-{p}", BUDGET[part] * scale / 2, a.out)
-                report[part] = {"studies": runs} | precision_check(
-                    *(work / f"precision-{p}/results/tables/final.csv" for p in ("fp32", "bf16"))
-                )
+                    runs[p] = study(f"precision-{p}", [*configs, cfg], z, folder, BUDGET[part] * scale / 2, a.out)
+                report[part] = {"studies": runs} | precision_check(*(d / "results/tables/final.csv" for d in dirs.values()))
         except Exception as e:  # noqa: BLE001 -- a part that fails is reported and the others go on
             report[part] = {"error": f"{type(e).__name__}: {e}"[:500]}
         report[part]["part_s"] = time.perf_counter() - t
@@ -255,9 +255,11 @@ def rehearsal_smoke(rehearse: bool) -> dict:
     if not rehearse:
         return {}
     every = yaml.safe_load((ROOT / "config.yaml").read_text())["experiments"]
+    arms = [{"name": "l2_init", "strength": 0.0001}, {"name": "reset", "units": "head", "mode": "resample"}]
     return {"model": {"width": 4}, "train": {"device": "cpu", "threads": 1, "precision": "fp32", "channels_last": False},
             "diagnostics": {"subset": 10, "hessian": {"top_k": 1, "lanczos_iters": 2, "trace_samples": 0}},
-            "experiments": {k: {"enabled": k in ("fraction", "arena")} for k in every}}  # fmt: skip
+            "experiments": {k: {"enabled": k == "fraction"} for k in every}
+            | {"arena": {"enabled": True, "diagnostics_seeds": 2, "arms": arms}}}  # fmt: skip
 
 
 if __name__ == "__main__":
