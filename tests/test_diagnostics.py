@@ -147,3 +147,31 @@ def test_diagnostic_subsets_are_drawn_from_each_half_apart_from_the_nested_subse
     # the old draw, a permutation with the subsets' seed, was exactly the 25% subset
     assert len(seen & set(nested[0.25].tolist())) < 700  # about half of it, as for any random draw from the 50%
     assert torch.equal(diagnostic_subsets(4000, nested[0.5], 1000, 0)["seen"], halves["seen"])
+
+
+def test_runs_diagnosed_in_one_process_get_the_rows_each_gets_alone_in_any_order(mnist1d_file, tmp_path):
+    """A ``diagnose`` job measures a batch of runs in one process: nothing of one run (random
+    probes, model state, the data) may reach the next, so each run's rows equal those it gets alone."""
+    from warmstart import data
+    from warmstart.atomic import save_checked
+    from warmstart.diagnosis import diagnose_batch
+    from warmstart.models import build_model
+
+    meta = data.load(mnist1d_file)["meta"]
+    seen = tmp_path / "seen.pt"
+    torch.save(torch.arange(150), seen)
+    jobs = []
+    for s in (0, 1, 2):
+        spec = {"id": f"toy/seed~{s}", "model": {"name": "mlp", "width": 16, "depth": 2}, "init_seed": s, "epochs": 3, "intervention": None}
+        states = [build_model("mlp", meta["input_shape"], 10, seed=10 * s + k, width=16, depth=2).state_dict() for k in range(3)]
+        save_checked({"model": states[2], "snapshots": {0: states[0], 1: states[1]}}, tmp_path / f"{s}.pt")
+        jobs.append({"spec": spec, "model": str(tmp_path / f"{s}.pt"), "seen": str(seen), "epochs": [0, 1, 3], "noise_epochs": [1]})
+    settings = {"subset": 40, "subset_seed": 0, "hessian": {"top_k": 2, "lanczos_iters": 4, "trace_samples": 2}, "dead_threshold": 0.99}
+    together = diagnose_batch(jobs, str(mnist1d_file), settings)
+    alone = [row for j in jobs for row in diagnose_batch([j], str(mnist1d_file), settings)]
+    backwards = [row for j in reversed(jobs) for row in diagnose_batch([j], str(mnist1d_file), settings)]
+    key = lambda r: (r["run"], r["epoch"], r["half"], r["quantity"])  # noqa: E731
+    assert len(together) == len(alone) > 0 and {r["run"] for r in together} == {"toy/seed~0", "toy/seed~1", "toy/seed~2"}
+    assert together == alone  # the same rows, in the same order, bit for bit
+    assert sorted(together, key=key) == sorted(backwards, key=key)  # whatever ran before
+    assert len({key(r) for r in together}) == len(together)

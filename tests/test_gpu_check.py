@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -27,7 +28,10 @@ def test_the_gpu_check_rehearsed_on_the_cpu_measures_every_part(tmp_path):
     assert r["machine"]["rehearsal"] is True
     assert [p for p in parts if "error" in r[p]] == []
     # a shard of ResNets (BatchNorm) in fp32 rounds unlike its single runs (tests/test_shards.py); it is deterministic
-    assert r["shard"]["within_tolerance"] and r["shard"]["shard_twice_identical"]
+    shard = r["shard"]
+    assert shard["within_tolerance"] and shard["twice_identical"] == {"fp32": True, "bf16": True}
+    assert shard["vs_itself"] == {"loss": 0, "acc_points": 0} and shard["vs_alone"]["loss"] > 0
+    assert max(shard["best_test_acc"]) > 0.2  # the images are learnable: above chance (0.1) within 2 epochs
     variants = r["throughput"]["variants"]
     assert len(variants) == len(gpu_check.THROUGHPUT) and all(v["images_per_s"] > 0 for v in variants)
     shared = r["throughput"]["processes_sharing_the_device"]
@@ -35,6 +39,8 @@ def test_the_gpu_check_rehearsed_on_the_cpu_measures_every_part(tmp_path):
     for study in ("smoke", "default"):
         s = r[study]
         assert s["rc"] == 0 and not s["timed_out"] and s["summary_written"] and s["jobs_finished"] == s["jobs_planned"] > 0
+    # the rehearsal's default study is the fraction experiment in fp32: the precision check reuses it
+    assert r["precision"]["studies"]["fp32"] == {"from": "the default part's study"}
     fp32, bf16 = (pd.read_csv(work / f"{d}/results/tables/final.csv") for d in ("default", "precision-bf16"))
     assert set(fp32.run) == set(bf16.run)  # the same runs, paired by seed
     prov = json.loads(next((work / "precision-bf16/results/runs").rglob("provenance.json")).read_text())
@@ -45,18 +51,33 @@ def test_the_gpu_check_rehearsed_on_the_cpu_measures_every_part(tmp_path):
     assert all(f["difference"]["estimate"] == pytest.approx(f["gap_bf16"][0] - f["gap_fp32"][0]) for f in fractions)
 
 
+def test_a_study_past_its_budget_is_stopped_with_its_processes(tmp_path):
+    work = tmp_path / "study"
+    cfg = gpu_check.config_file(tmp_path / "c.yaml", gpu_check.only_fraction("fp32", gpu_check.sizes(True), True))
+    out = gpu_check.study("cut", [ROOT / "configs/tiny.yaml", cfg], gpu_check.sizes(True), work, 8, tmp_path)
+    assert out["timed_out"] and not out["summary_written"] and out["jobs_finished"] < out["jobs_planned"]
+    left = subprocess.run(["pgrep", "-f", str(work)], capture_output=True, text=True).stdout.split()
+    assert left == []  # Snakemake and its jobs stopped
+
+
 def test_the_precision_check_pairs_seeds_and_tests_equivalence(tmp_path):
     """On made-up final tables: equal gaps are equivalent; gaps 3 points apart are not."""
 
-    def final(path, shift):
+    rng = np.random.default_rng(0)
+    seed_gap = rng.normal(5, 2, 32)  # each seed's own gap (points), shared by both precisions
+
+    def final(path, shift, noise):
         rows = [{"experiment": "fraction", "condition": "fraction=0.5", "arm": arm, "seed": s,
-                 "final_test_acc": 0.8 - (0.05 + 0.01 * (s % 3) + shift) * (arm == "warm")}
-                for s in range(16) for arm in ("warm", "fresh")]  # fmt: skip
-        pd.DataFrame(rows).to_csv(path, index=False)
+                 "final_test_acc": 0.8 - (seed_gap[s] + shift + e) / 100 * (arm == "warm")}
+                for s, e in zip(range(32), rng.normal(0, noise, 32)) for arm in ("warm", "fresh")]  # fmt: skip
+        pd.DataFrame(rows).sample(frac=1, random_state=1).to_csv(path, index=False)  # rows shuffled: paired by seed, not by row
         return path
 
-    a = final(tmp_path / "a.csv", 0.0)
-    same = gpu_check.precision_check(a, final(tmp_path / "b.csv", 0.0))
-    apart = gpu_check.precision_check(a, final(tmp_path / "c.csv", 0.03))
+    a = final(tmp_path / "a.csv", 0.0, 0.1)
+    same = gpu_check.precision_check(a, final(tmp_path / "b.csv", 0.0, 0.1))
+    apart = gpu_check.precision_check(a, final(tmp_path / "c.csv", 3.0, 0.1))
     assert same["all_equivalent"] and not apart["all_equivalent"]
-    assert apart["fractions"][0]["difference"]["estimate"] == pytest.approx(3.0)
+    assert apart["fractions"][0]["difference"]["estimate"] == pytest.approx(3.0, abs=0.1)
+    # paired by seed, the seeds' own spread (sd 2 points) cancels: the interval is about the noise's width
+    d = same["fractions"][0]["difference"]
+    assert d["ci_high"] - d["ci_low"] < 0.2

@@ -1,4 +1,5 @@
 import copy
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -208,3 +209,16 @@ def test_the_counterpoints_pair_by_seed_and_differ_only_in_what_they_test():
         aug = rows[(rows.experiment == "augmentation") & (rows.augmented == "yes") & (rows.seed == seed)].set_index("arm").run
         w, f = table.runs[aug["warm"]], table.runs[aug["fresh"]]
         assert w["augment"] == f["augment"] == table.runs[w["parent"]]["augment"] == {"noise": 0.05, "scale": 0.1, "shift": 3}
+
+
+def test_a_run_trained_otherwise_than_planned_is_caught_and_an_older_provenance_is_not():
+    """``drift``: the tables stop when a run was trained in another precision (``auto`` resolved on
+    another CPU) than the study plans; a provenance written before a field existed (it lacks the
+    field, which then has its default) agrees with the plan."""
+    table = experiments.build(study(fraction={}))
+    spec = next(iter(table.runs.values()))
+    trained = json.loads(json.dumps(spec))
+    assert runs.drift(spec, trained) == {}
+    older = {k: v for k, v in trained.items() if k not in ("augment", "corrupt_labels")}
+    assert runs.drift(spec, older) == {}
+    assert runs.drift(spec, trained | {"precision": "bf16"}) == {"precision": ("bf16", "fp32")}

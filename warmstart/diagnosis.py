@@ -13,6 +13,14 @@ from warmstart.randomness import DIAGNOSTIC_SUBSETS, seeded
 from warmstart.starts import fresh_model
 
 
+def measurement_settings(config: dict) -> dict:
+    """The study's ``diagnostics`` section less what says which runs, when and in how many jobs:
+    what a measurement depends on (``subset``, ``subset_seed``, ``hessian``, ``dead_threshold``)."""
+    return {
+        k: v for k, v in config.get("diagnostics", {}).items() if k not in ("enabled", "seeds", "epochs", "noise_epochs", "runs_per_job")
+    }
+
+
 def diagnostic_subsets(n: int, seen: torch.Tensor, size: int, seed: int) -> dict[str, torch.Tensor]:
     """``size`` training examples drawn at random from the pretraining subset ``seen`` (examples the
     warm start was pretrained on) and as many from the rest of the training set (``unseen`` by

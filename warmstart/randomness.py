@@ -27,8 +27,12 @@ the Hessian estimates (``warmstart.diagnostics``).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import torch
+
+if TYPE_CHECKING:
+    import torch
 
 PRETRAIN, TUNE, STAGE, CHAIN = 0, 1, 10, 1000  # the phase, second element of a run's order_seed
 AUGMENT = 7
@@ -44,6 +48,8 @@ INJECT = 3_000_000
 
 def seeded(*key: int) -> torch.Generator:
     """A CPU generator whose state is a function of the non-negative integers ``key`` alone."""
+    import torch  # here: the run table's module uses this one's constants, and table jobs do not load torch
+
     seed = int(np.random.SeedSequence(list(key)).generate_state(1, np.uint64)[0] >> 1)
     return torch.Generator().manual_seed(seed)
 

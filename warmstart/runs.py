@@ -61,6 +61,15 @@ def identity(run: dict) -> dict:
     return {k: v for k, v in run.items() if k not in FIELD_DEFAULTS or FIELD_DEFAULTS[k] != v}
 
 
+def drift(planned: dict, trained: dict) -> dict[str, tuple]:
+    """The fields in which a run as trained (its ``provenance.json``'s ``run``) differs from the run
+    the study plans, compared by ``identity``: ``{field: (trained, planned)}``, empty when they agree.
+    A setting resolved where the job ran (``train.precision: auto`` on a node of another CPU kind)
+    would otherwise put runs of two precisions into one contrast unseen."""
+    a, b = identity(json.loads(json.dumps(trained))), identity(json.loads(json.dumps(planned)))
+    return {k: (a.get(k, FIELD_DEFAULTS.get(k)), b.get(k, FIELD_DEFAULTS.get(k))) for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)}
+
+
 def from_identity(ident: dict) -> dict:
     """The run whose ``identity`` is ``ident``: the fields left out take their defaults."""
     return json.loads(json.dumps(FIELD_DEFAULTS | ident))

@@ -8,7 +8,7 @@ from warmstart import experiments, plotting, protocol
 from warmstart import tables as tables_module
 from warmstart import summary as summary_module
 from warmstart import runs as run_table
-from warmstart import names, shards
+from warmstart import diagnosis, names, shards
 from warmstart.config import ConfigError, validate
 
 try:
@@ -56,7 +56,7 @@ wildcard_constraints:
     batch=r".+/seeds~[0-9,\-]+",
 
 
-def diagnose_batch(wildcards):
+def batch_runs(wildcards):
     """The runs diagnosed by this job."""
     if wildcards.batch not in DIAGNOSE_BATCHES:
         raise ValueError(
@@ -67,7 +67,7 @@ def diagnose_batch(wildcards):
 
 def batch_dataset(wildcards):
     """The data set of this diagnose job's runs (a batch is one group: one data set)."""
-    return RUNS[diagnose_batch(wildcards)[0]]["dataset"]
+    return RUNS[batch_runs(wildcards)[0]]["dataset"]
 
 
 def run_spec(wildcards):
@@ -169,7 +169,8 @@ def setting_description():
     c, m, t = config["dataset"], config["model"], config["train"]
     return (
         f"{c['name']}, {m['name']} (width {m['width']}, depth {m['depth']}), {t['optimizer']} lr {t['lr']:g}, "
-        f"batch {t['batch_size']}, {t['precision']} arithmetic, {t['pretrain_epochs']} pretraining epochs, "
+        f"batch {t['batch_size']}, {'bf16 autocast' if t['precision'] == 'bf16' else 'fp32'}, "
+        f"{t['pretrain_epochs']} pretraining epochs, "
         f"tuning capped at {t['tune_epochs']}, "
         f"every tuning run read under the protocol's rule; seeds: {config['seeds']} "
         "(experiments may set their own)"

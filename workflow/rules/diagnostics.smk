@@ -1,11 +1,11 @@
 rule diagnose:
     input:
-        models=lambda w: [f"results/runs/{r}/model.pt" for r in diagnose_batch(w)],
+        models=lambda w: [f"results/runs/{r}/model.pt" for r in batch_runs(w)],
         data=lambda w: f"results/data/{batch_dataset(w)}/data.pt",
         seen=lambda w: sorted(
             {
                 f"results/data/{batch_dataset(w)}/subsets/{DIAGNOSE[r]['seen']}.pt"
-                for r in diagnose_batch(w)
+                for r in batch_runs(w)
             }
         ),
     output:
@@ -25,13 +25,9 @@ rule diagnose:
                 "epochs": DIAGNOSE[r]["epochs"],
                 "noise_epochs": DIAGNOSE[r]["noise_epochs"],
             }
-            for r in diagnose_batch(w)
+            for r in batch_runs(w)
         ],
-        settings={
-            k: v
-            for k, v in config.get("diagnostics", {}).items()
-            if k not in ("enabled", "epochs", "noise_epochs", "runs_per_job")
-        },
+        settings=diagnosis.measurement_settings(config),
     script:
         "../scripts/diagnose.py"
 
