@@ -70,6 +70,11 @@ def batch_dataset(wildcards):
     return RUNS[batch_runs(wildcards)[0]]["dataset"]
 
 
+def seen_file(wildcards, run):
+    """The index file of the pretraining subset a diagnosed run's *seen* half is drawn from."""
+    return f"results/data/{batch_dataset(wildcards)}/subsets/{DIAGNOSE[run]['seen']}.pt"
+
+
 def run_spec(wildcards):
     """The run of ``results/runs/<run>/``."""
     if wildcards.run not in RUNS:
@@ -170,8 +175,7 @@ def setting_description():
     return (
         f"{c['name']}, {m['name']} (width {m['width']}, depth {m['depth']}), {t['optimizer']} lr {t['lr']:g}, "
         f"batch {t['batch_size']}, {'bf16 autocast' if t['precision'] == 'bf16' else 'fp32'}, "
-        f"{t['pretrain_epochs']} pretraining epochs, "
-        f"tuning capped at {t['tune_epochs']}, "
+        f"{t['pretrain_epochs']} pretraining epochs, tuning capped at {t['tune_epochs']}, "
         f"every tuning run read under the protocol's rule; seeds: {config['seeds']} "
         "(experiments may set their own)"
     )

@@ -2,12 +2,7 @@ rule diagnose:
     input:
         models=lambda w: [f"results/runs/{r}/model.pt" for r in batch_runs(w)],
         data=lambda w: f"results/data/{batch_dataset(w)}/data.pt",
-        seen=lambda w: sorted(
-            {
-                f"results/data/{batch_dataset(w)}/subsets/{DIAGNOSE[r]['seen']}.pt"
-                for r in batch_runs(w)
-            }
-        ),
+        seen=lambda w: sorted({seen_file(w, r) for r in batch_runs(w)}),
     output:
         "results/diagnostics/{batch}.csv",
     log:
@@ -21,7 +16,7 @@ rule diagnose:
         runs=lambda w: [
             {
                 "spec": run_table.identity(RUNS[r]),
-                "seen": f"results/data/{batch_dataset(w)}/subsets/{DIAGNOSE[r]['seen']}.pt",
+                "seen": seen_file(w, r),
                 "epochs": DIAGNOSE[r]["epochs"],
                 "noise_epochs": DIAGNOSE[r]["noise_epochs"],
             }
