@@ -1,7 +1,9 @@
-"""The house's structure: experiments own themselves, names have one home."""
+"""The house's structure: experiments own themselves and declare what they read, names have one
+home, and the library's imports run one way (no loop)."""
 
 import ast
 import copy
+import dataclasses
 import re
 from pathlib import Path
 
@@ -38,7 +40,7 @@ SHARED_WORDS = {
 
 
 def test_no_module_outside_the_experiments_names_an_experiment():
-    names = set(experiments.MODULES)
+    names = set(experiments.REGISTRY)
     files = [p for p in (ROOT / "warmstart").rglob("*.py") if "experiments" not in p.parts]
     files += list((ROOT / "workflow/scripts").glob("*.py"))
     found = {(str(p.relative_to(ROOT)), s) for p in files for s in strings(p) if s in names}
@@ -49,7 +51,7 @@ def test_no_module_outside_the_experiments_names_an_experiment():
 
 
 def test_no_code_outside_the_experiments_imports_one_by_name():
-    names = set(experiments.MODULES)
+    names = set(experiments.REGISTRY)
     files = [p for p in (ROOT / "warmstart").rglob("*.py") if "experiments" not in p.parts]
     files += [*(ROOT / "workflow/scripts").glob("*.py"), *(ROOT / "tools").glob("*.py"), *(ROOT / "benchmarks").glob("*.py")]
     offenders = []
@@ -63,11 +65,116 @@ def test_no_code_outside_the_experiments_imports_one_by_name():
     assert not offenders
 
 
+NOT_EXPERIMENTS = {"__init__", "base", "overview"}  # the registry, what experiments share, the summary's opening figure
+
+
 def test_the_registry_finds_every_experiment_module_by_itself():
-    modules = {p.stem for p in (ROOT / "warmstart/experiments").glob("*.py")} - {"__init__", "base"}
-    assert set(experiments.MODULES) == modules
-    orders = [m.__dict__.get("ORDER") for m in experiments.MODULES.values()]
-    assert None not in orders and len(set(orders)) == len(orders)  # each declares its own place, none shared
+    modules = {p.stem for p in (ROOT / "warmstart/experiments").glob("*.py")} - NOT_EXPERIMENTS
+    assert set(experiments.REGISTRY) == modules
+    orders = [e.order for e in experiments.REGISTRY.values()]
+    assert len(set(orders)) == len(orders)  # each declares its own place, none shared
+
+
+@pytest.mark.parametrize("name", sorted(experiments.REGISTRY))
+def test_an_experiment_module_ends_with_its_one_record_and_nothing_probes_it(name):
+    tree = ast.parse((ROOT / f"warmstart/experiments/{name}.py").read_text())
+    last = tree.body[-1]
+    assert isinstance(last, ast.Assign) and [t.id for t in last.targets] == ["EXPERIMENT"]
+    assert isinstance(last.value, ast.Call) and last.value.func.id == "Experiment"
+    records = [n for n in ast.walk(tree) if isinstance(n, ast.Call) and getattr(n.func, "id", None) == "Experiment"]
+    assert len(records) == 1
+    # an experiment sees the config only through its cfg: never through the run table's
+    assert not [n.lineno for n in ast.walk(tree) if isinstance(n, ast.Attribute) and n.attr in ("config", "_config")]
+
+
+def test_no_code_probes_an_experiment_for_optional_attributes():
+    files = [*(ROOT / "warmstart").rglob("*.py"), *(ROOT / "workflow/scripts").glob("*.py"), *(ROOT / "tools").glob("*.py")]
+    offenders = []
+    for p in files:
+        for node in ast.walk(ast.parse(p.read_text())):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) in ("hasattr", "getattr") and node.args:
+                target = ast.unparse(node.args[0])
+                if "MODULES" in target or "REGISTRY" in target or "experiment" in target.lower():
+                    offenders.append(f"{p.relative_to(ROOT)}:{node.lineno}: {ast.unparse(node)}")
+    assert not offenders
+
+
+def test_an_experiment_sees_its_own_section_and_what_it_declares_and_nothing_else():
+    config = validate(base(), SCHEMA)
+    chain = experiments.view(config, "chain")  # reads the arena's arms and the model
+    assert chain["arena"]["arms"] == config["experiments"]["arena"]["arms"] and chain["chunks"] == config["experiments"]["chain"]["chunks"]
+    assert chain["model"] == config["model"]
+    fraction = experiments.view(config, "fraction")  # declares nothing
+    for undeclared in ("arena", "train", "dataset", "protocol", "experiments"):
+        with pytest.raises(KeyError, match=rf"^experiment fraction reads config section '{undeclared}', which it does not declare"):
+            fraction[undeclared]
+        with pytest.raises(KeyError, match="does not declare"):
+            fraction.get(undeclared)
+    assert fraction.get("seeds", 7) == config["experiments"]["fraction"].get("seeds", 7)  # its own optional keys stay optional
+    fraction_seeds = config["experiments"]["fraction"].get("seeds", config["seeds"])
+    assert experiments.view(config, "hypothesis")["fraction"]["seeds"] == fraction_seeds  # a section read comes with its seeds
+
+
+def test_an_experiment_that_reads_an_undeclared_section_fails_its_build(monkeypatch):
+    config = validate(base(), SCHEMA)
+    chain = experiments.REGISTRY["chain"]
+    monkeypatch.setitem(experiments.REGISTRY, "chain", dataclasses.replace(chain, reads=("model",)))  # the arena's arms undeclared
+    with pytest.raises(KeyError, match="experiment chain reads config section 'arena', which it does not declare"):
+        experiments.build(config)
+    with pytest.raises(KeyError, match="experiment chain reads config section 'arena'"):
+        experiments.check(config)
+
+
+def test_no_experiment_reads_a_section_under_the_name_of_one_of_its_own_keys():
+    schema = yaml.safe_load(SCHEMA.read_text())["properties"]
+    for name, e in experiments.REGISTRY.items():
+        own = (schema[e.section] if e.section else schema["experiments"]["properties"][name])["properties"]
+        assert not set(e.reads) & set(own), name
+        assert set(e.reads) <= set(experiments.REGISTRY) | set(experiments.TOP_SECTIONS), name
+
+
+def imports(path: Path) -> set[str]:
+    """The ``warmstart`` modules a file imports anywhere in it (inside functions too), each with
+    the packages whose ``__init__`` that import runs first."""
+    out = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        names = []
+        if isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+        for n in names:
+            parts = n.split(".")
+            out |= {".".join(parts[:i]) for i in range(2, len(parts) + 1) if parts[0] == "warmstart"}
+    return out
+
+
+def module_name(path: Path) -> str:
+    rel = path.relative_to(ROOT).with_suffix("")
+    return ".".join(rel.parts[:-1] if rel.name == "__init__" else rel.parts)
+
+
+def test_the_library_imports_run_one_way():
+    """No import loop in the library, counting imports inside functions and the package
+    ``__init__`` that importing a submodule runs (``warmstart.experiments.base`` runs the
+    registry): a topological order of every module exists."""
+    files = {module_name(p): p for p in (ROOT / "warmstart").rglob("*.py")}
+    graph = {m: {i for i in imports(p) if i in files and i != m and not m.startswith(i + ".")} for m, p in files.items()}
+    order, state = [], {}
+
+    def visit(m: str, path: list[str]) -> None:
+        if state.get(m) == "done":
+            return
+        assert state.get(m) != "open", "import loop: " + " -> ".join([*path, m])
+        state[m] = "open"
+        for i in sorted(graph[m]):
+            visit(i, [*path, m])
+        state[m] = "done"
+        order.append(m)
+
+    for m in sorted(graph):
+        visit(m, [])
+    assert len(order) == len(files)
 
 
 def base() -> dict:

@@ -125,7 +125,7 @@ def test_rules_under_no_effect_and_a_planted_one():
         (name, c.claim)
         for name in experiments.enabled(config)
         if name != "hypothesis"
-        for c in experiments.MODULES[name].contrasts({"final": final}, experiments.settings(config, name))
+        for c in experiments.contrasts(name, {"final": final}, experiments.settings(config, name))
         if c.kind == "equivalence"
     }
     at4, at5 = get("reproduced").xs(4.0, level="effect_se"), get("reproduced").xs(5.0, level="effect_se")

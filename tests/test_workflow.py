@@ -13,7 +13,7 @@ import pytest
 import yaml
 from test_runs import study
 
-from warmstart import experiments, names, runs
+from warmstart import experiments, interventions, names, runs
 from warmstart.config import auto_precision
 from warmstart.experiments import EXPERIMENTS, chain
 from warmstart.tables import DIAGNOSTICS_COLUMNS, FINAL_COLUMNS, GAP_COLUMNS, TIMING_COLUMNS
@@ -129,7 +129,7 @@ def test_diagnostics_are_measured_on_saved_states_and_answer_the_hypothesis(work
     assert list(every.columns) == DIAGNOSTICS_COLUMNS
     # every arena arm at its end (a network's own fresh start under its condition), every chain at every round
     arena = every[every.experiment == "arena"]
-    labels = {experiments.MODULES["arena"].label(a) for a in study()["experiments"]["arena"]["arms"]}
+    labels = {interventions.label(a) for a in study()["experiments"]["arena"]["arms"]}
     assert set(arena.arm) == {"warm", "fresh"} | labels and arena.epoch.eq(4).all()
     assert set(arena[arena.arm == "fresh"].condition) == {"intervention=none", "intervention=layernorm", "intervention=crelu"}
     chain = every[every.experiment == "chain"]
@@ -176,11 +176,11 @@ def test_the_html_report_shows_every_figure_with_its_caption_under_its_experimen
     results, categories = embedded(html, "results"), embedded(html, "categories")
     figures = experiments.figures(study())
     for name, (experiment, figure) in figures.items():
-        key, title = f"results/figures/{name}.png", experiments.owner(experiment).TITLE
+        key, title = f"results/figures/{name}.png", experiments.title(experiment)
         assert key in categories[title]["Other"], (name, title)
         words = re.sub(r"[`*]", "", figure.caption).split()[:6]  # the caption, as reStructuredText renders it
         assert " ".join(words) in re.sub(r"<[^>]+>", "", results[key]["caption"]).replace("\n", " "), name
-    assert set(categories) == {experiments.owner(e).TITLE for e, _ in figures.values()} | {"Summary"}
+    assert set(categories) == {experiments.title(e) for e, _ in figures.values()} | {"Summary"}
     browser = shutil.which("chromium") or shutil.which("chromium-browser")
     if browser is None:
         pytest.skip("no Chromium: the report's rendering is checked where it is installed (.ci/run installs it)")
@@ -240,12 +240,21 @@ def test_changing_tuning_epochs_reruns_tuning_and_what_depends_on_it_only(workdi
         lambda c: c["train"].update(seeds_per_job=1),
         lambda c: c["train"].update(checkpoint_every=1),
         lambda c: c["train"].update(channels_last=True, compile=True, threads=2),
-        lambda c: c["train"].update(precision=auto_precision("cpu")),  # what "auto" is on this CPU
     ],
-    ids=["shard size", "checkpoint interval", "speed switches", "auto precision made explicit"],
+    ids=["shard size", "checkpoint interval", "speed switches"],
 )
 def test_settings_that_do_not_change_a_result_retrain_nothing(workdir, edit):
     assert planned(workdir, variant(workdir, "same", edit)) == {}
+
+
+def test_auto_precision_trains_what_it_resolves_to_here(workdir):
+    """The tiny study is fp32; ``auto`` retrains nothing where it resolves to fp32 (a CPU without
+    native bf16) and every run where it resolves to bf16 (a bf16 run is another run)."""
+    jobs = planned(workdir, variant(workdir, "auto", lambda c: c["train"].update(precision="auto")))
+    if auto_precision("cpu") == "fp32":
+        assert jobs == {}
+    else:
+        assert trained(jobs) == set(experiments.build(study()).runs)
 
 
 def test_experiments_and_diagnostics_do_not_change_each_others_runs(workdir):

@@ -43,8 +43,8 @@ def _complete(config: dict, schema: dict) -> None:
     ``seeds`` falls back to the study's): an experiment left out of a config is on when its schema
     says so, and then needs them."""
     for name in experiments.enabled(config):
-        module = experiments.MODULES[name]
-        path = [module.SECTION] if hasattr(module, "SECTION") else ["experiments", name]
+        own = experiments.REGISTRY[name].section
+        path = [own] if own else ["experiments", name]
         sub = schema
         for key in path:
             sub = sub["properties"][key]

@@ -46,7 +46,7 @@ def execute(
     ``parents`` gives each run's parent model file. The resume checkpoint lives in ``resume_dir``
     (default, the first run's folder) under a hash of the runs, so a changed shard never resumes
     from a stale one. ``channels_last`` and ``compile`` change speed, not results; ``protocol``
-    (``warmstart.protocol.stamp``) is recorded in each run's provenance."""
+    (``warmstart.experiments.stamp``) is recorded in each run's provenance."""
     same_up_to_seed(specs)
     spec, outdirs, subsets = specs[0], [Path(o) for o in outdirs], subsets or {}
     d = datasets.load(data, device)

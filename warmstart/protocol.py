@@ -18,45 +18,17 @@ thresholds, margins and seeds, declared before any data (the config's ``protocol
 * **Verdicts**: ``alpha`` (Holm over each experiment's primary contrasts, both directions in one
   family), the equivalence margins, and ``check_tolerance`` of the built-in identity checks.
 
-The protocol's **hash** covers this section and what every experiment declares with it: its number
-of seeds, the epoch caps and the smooth shift's drift length. A change after results is a new ``version``, listed with its date and
-reason in ``docs/protocol.md`` (a test holds ``config.yaml``'s hash to the one listed there).
+The protocol's **hash** (``warmstart.experiments.protocol_hash``, beside the registry whose
+experiments it reads) covers this section and what every experiment declares with it: its number
+of seeds, the epoch caps and the smooth shift's drift length. A change after results is a new
+``version``, listed with its date and reason in ``docs/protocol.md`` (a test holds
+``config.yaml``'s hash to the one listed there).
 """
 
 from __future__ import annotations
-
-import hashlib
-import json
 
 
 def read_rule(config: dict) -> dict:
     """The stopping and read-out rule of every tuning run: ``{train_acc, consecutive}``."""
     r = config["protocol"]["read"]
     return {"train_acc": r["train_acc"], "consecutive": r["consecutive"]}
-
-
-def declared(config: dict) -> dict:
-    """What the protocol's hash covers: the ``protocol`` section, the number of seeds of every
-    enabled experiment (a confirmation's seed offset moves them, it does not change how many), the
-    epoch caps of tuning and the epoch after which an experiment's arms may be read (its module's
-    ``READ_AFTER``: the key of its section that holds it; the smooth shift's drift)."""
-    n = lambda s: s if isinstance(s, int) else len(s)  # noqa: E731
-    exps = config["experiments"]
-    seeds = {k: n(v.get("seeds", config["seeds"])) for k, v in sorted(exps.items()) if v.get("enabled")}
-    caps = {"train": config["train"]["tune_epochs"]} | {
-        k: v["tune_epochs"] for k, v in sorted(exps.items()) if v.get("enabled") and v.get("tune_epochs")
-    }
-    from warmstart.experiments import MODULES  # noqa: PLC0415 (the experiments' modules build runs, which read the protocol)
-
-    after = {k: v[MODULES[k].READ_AFTER] for k, v in sorted(exps.items()) if v.get("enabled") and hasattr(MODULES[k], "READ_AFTER")}
-    return {"protocol": config["protocol"], "seeds": seeds, "caps": caps, "read_after": after}
-
-
-def protocol_hash(config: dict) -> str:
-    """The first 12 hex digits of the SHA-256 of ``declared(config)`` as canonical JSON."""
-    return hashlib.sha256(json.dumps(declared(config), sort_keys=True).encode()).hexdigest()[:12]
-
-
-def stamp(config: dict) -> dict:
-    """The protocol a result was produced under: ``{version, hash}`` (for provenance and the summary)."""
-    return {"version": config["protocol"]["version"], "hash": protocol_hash(config)}

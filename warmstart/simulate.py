@@ -59,13 +59,13 @@ def rates(config: dict, draws: int, ses: tuple[float, ...], margins: dict[str, f
     simulated studies with no effect (``effect_se`` 0) and with the claim planted at each of ``ses``
     standard errors."""
     rows, rng = rows_of(config), np.random.default_rng(seed)
-    on = [n for n in experiments.enabled(config) if getattr(experiments.MODULES[n], "READS", ("final",)) == ("final",)]
+    on = [n for n in experiments.enabled(config) if experiments.REGISTRY[n].inputs == ("final",)]
     settings = {n: experiments.settings(config, n) for n in on}  # those judged from final.csv alone
     out: list[dict] = []
     for _ in range(draws):
         final = null_final(rows, rng)
         for name, cfg in settings.items():
-            cs = experiments.MODULES[name].contrasts({"final": final}, cfg)
+            cs = experiments.contrasts(name, {"final": final}, cfg)
             for se, contrasts in [(0.0, cs)] + [(s, planted(cs, rng, s, margins)) for s in ses]:
                 j = judge(name, contrasts, margins)
                 claims = experiments.claims(name, cfg)

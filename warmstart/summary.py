@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from warmstart.experiments import MODULES
+from warmstart.experiments import REGISTRY
 from warmstart.tables import fitted_share
 from warmstart.verdicts import describe, verdict
 
@@ -60,7 +60,7 @@ def claim_verdicts(name: str, contrasts: pd.DataFrame, notes: list[str], claims:
         label = "" if len(claims) == 1 else f" ({key.replace('_', ' ')})"
         none = "" if len(rows) else " — no primary contrast could be formed from the conditions run"
         lines += [
-            f"**{getattr(MODULES[name], 'CLAIM_WORD', 'Paper' + chr(39) + 's claim')}{label}.** {text}",
+            f"**{REGISTRY[name].claim_word}{label}.** {text}",
             "",
             f"**Verdict: {word}**{none}",
             "",
@@ -73,7 +73,7 @@ def claim_verdicts(name: str, contrasts: pd.DataFrame, notes: list[str], claims:
 
 def experiment_section(name: str, gap: pd.DataFrame, final: pd.DataFrame, body: list[str]) -> str:
     """Markdown of one experiment: its conditions, then ``body`` (``claim_verdicts``'s lines)."""
-    lines = [f"## {MODULES[name].TITLE} (`{name}`)", ""]
+    lines = [f"## {REGISTRY[name].title} (`{name}`)", ""]
     mine = final[final.experiment == name]
     if len(mine):  # an experiment with pairs of its own (the hypothesis reads the fraction experiment's)
         k, n = fitted_share(mine)
@@ -120,7 +120,7 @@ def checks_section(contrasts: pd.DataFrame) -> list[str]:
         "Identities that hold by construction, asserted on the data; no finding, no part of any verdict.",
         "",
     ]
-    return lines + [f"- {MODULES[r.experiment].TITLE}: {describe(r)}" for r in c.itertuples()] + [""]
+    return lines + [f"- {REGISTRY[r.experiment].title}: {describe(r)}" for r in c.itertuples()] + [""]
 
 
 def summary(gap: pd.DataFrame, final: pd.DataFrame, contrasts: pd.DataFrame, notes: dict[str, list[str]], setting: str,
@@ -128,13 +128,13 @@ def summary(gap: pd.DataFrame, final: pd.DataFrame, contrasts: pd.DataFrame, not
     """The whole ``summary.md``: a header naming the setting, the protocol (``stamp``: its version
     and hash) and the rules, a table of verdicts, one section per experiment run (``notes``:
     experiment -> its secondary notes; ``claims``: experiment -> its claims), and the built-in checks."""
-    names = [n for n in MODULES if n in notes]
+    names = [n for n in REGISTRY if n in notes]
     overview = ["| experiment | claim | verdict |", "|---|---|---|"]
     judged = {name: claim_verdicts(name, contrasts, notes[name], claims[name]) for name in names}
     for name in names:
         for key, v in judged[name][1].items():
             word = _word(name, v)
-            overview.append(f"| [{MODULES[name].TITLE}](#{name}) | {key.replace('_', ' ')} | {word} |")
+            overview.append(f"| [{REGISTRY[name].title}](#{name}) | {key.replace('_', ' ')} | {word} |")
     k, n = fitted_share(final)
     version = f"Judged under protocol version {stamp['version']} (hash `{stamp['hash']}`, docs/protocol.md). " if stamp else ""
     parts = [
@@ -159,9 +159,9 @@ def summary(gap: pd.DataFrame, final: pd.DataFrame, contrasts: pd.DataFrame, not
 
 
 def _word(exp: str, v: str) -> str:
-    """A verdict in the words of experiment ``exp`` (its module's ``WORDS``: the hypothesis is
+    """A verdict in the words of experiment ``exp`` (its ``words``: the hypothesis is
     "supported", an arena arm "closes the gap")."""
-    return getattr(MODULES[exp], "WORDS", {}).get(v, v)
+    return REGISTRY[exp].words.get(v, v)
 
 
 def confirmation(original: pd.DataFrame, confirm: pd.DataFrame) -> str:
@@ -184,7 +184,7 @@ def confirmation(original: pd.DataFrame, confirm: pd.DataFrame) -> str:
         b = _word(exp, verdict(rows)) if len(rows) else "(not judged)"
         ok = len(before) and len(rows) and a == b
         same += bool(ok)
-        lines.append(f"| {MODULES[exp].TITLE} | {claim.replace('_', ' ')} | {a} | {b} | {'yes' if ok else '**no**'} |")
+        lines.append(f"| {REGISTRY[exp].title} | {claim.replace('_', ' ')} | {a} | {b} | {'yes' if ok else '**no**'} |")
     both = pd.merge(original, confirm, on=["experiment", "claim", "contrast"], how="outer", suffixes=("_original", "_confirm"))
     flips = both[both.status_original.fillna("(absent)") != both.status_confirm.fillna("(absent)")]
     kept = len(both) - len(flips)

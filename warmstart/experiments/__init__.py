@@ -1,13 +1,17 @@
-"""The registry of experiments, one module each (``base`` says what a module defines), and the
-study's run table built from them.
+"""The registry of experiments, one module each ending with its ``Experiment`` record (``base``
+says what it declares), and the study's run table built from them.
 
 Adding an experiment: write its module here (it is found by itself: every module of this package
-that defines ``NAME``), add its section to the config schema and to ``configs/tiny.yaml``.
-Everything else (rules, figures, tables, summary) follows.
+whose ``EXPERIMENT`` is an ``Experiment``), add its section to the config schema and to
+``configs/tiny.yaml``. Everything else (rules, figures, tables, summary) follows.
+
+The registry hands an experiment's functions exactly its own config section, the study keys and
+the sections it declares in ``reads`` (``settings``, ``Settings``), nothing else.
 """
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import json
 import pkgutil
@@ -15,66 +19,92 @@ from types import ModuleType
 
 import pandas as pd
 
-from warmstart import overview
-from warmstart.experiments.base import Figure, study_keys
+from warmstart.experiments import overview
+from warmstart.experiments.base import Experiment, Figure, Settings, study_keys
 from warmstart.runs import RunTable
 from warmstart.verdicts import CONTRAST_COLUMNS, judge
 
+# the config's top-level sections: an experiment sees one only when it declares it in ``reads``
+# (``seeds``, the study's default of every section's own ``seeds``, is read through ``RunTable.seeds``)
+TOP_SECTIONS = ("dataset", "model", "train", "protocol", "diagnostics", "experiments", "confirm")
 
-def discover() -> dict[str, ModuleType]:
-    """Every experiment module of this package (one that defines ``NAME``), by ``ORDER``."""
-    found = [importlib.import_module(f"{__name__}.{m.name}") for m in pkgutil.iter_modules(__path__) if m.name != "base"]
-    found = sorted((m for m in found if hasattr(m, "NAME")), key=lambda m: (getattr(m, "ORDER", 1000), m.NAME))
-    for i, m in enumerate(found):  # enabled() decides in this order: what a module needs must come before it
-        later = [n for n in getattr(m, "NEEDS", ()) if n not in [f.NAME for f in found[:i]]]
+
+def discover() -> dict[str, Experiment]:
+    """Every experiment of this package (a module whose ``EXPERIMENT`` is an ``Experiment``), by
+    ``order``; what an experiment ``needs`` must come before it."""
+    modules = [importlib.import_module(f"{__name__}.{m.name}") for m in pkgutil.iter_modules(__path__)]
+    found = sorted((e for m in modules if isinstance(e := m.__dict__.get("EXPERIMENT"), Experiment)), key=lambda e: (e.order, e.name))
+    for i, e in enumerate(found):  # enabled() decides in this order: what an experiment needs must come before it
+        later = [n for n in e.needs if n not in [f.name for f in found[:i]]]
         if later:
-            raise ValueError(f"experiments: {m.NAME} needs {later[0]}, which must come before it (a lower ORDER)")
-    return {m.NAME: m for m in found}
+            raise ValueError(f"experiments: {e.name} needs {later[0]}, which must come before it (a lower order)")
+    return {e.name: e for e in found}
 
 
-MODULES: dict[str, ModuleType] = discover()
-EXPERIMENTS = [name for name, m in MODULES.items() if getattr(m, "PAIRS", True)]  # those that add pairs of their own
+REGISTRY: dict[str, Experiment] = discover()
+EXPERIMENTS = [name for name, e in REGISTRY.items() if e.pairs]  # those that add pairs of their own
 
 
 def section(config: dict, name: str) -> dict:
-    """Experiment ``name``'s config section: ``experiments.<name>``, or the module's ``SECTION``."""
-    m = MODULES[name]
-    return config[m.SECTION] if hasattr(m, "SECTION") else config["experiments"].get(name, {})
+    """Experiment ``name``'s own config section: ``experiments.<name>``, or its declared ``section``."""
+    e = REGISTRY[name]
+    return config[e.section] if e.section else config["experiments"].get(name, {})
 
 
 def enabled(config: dict) -> list[str]:
     """The experiments the config runs: those whose section is enabled (the schema's default
-    where the config is silent; ``config.validate`` fills it in) and whose ``NEEDS`` are."""
+    where the config is silent; ``config.validate`` fills it in) and whose ``needs`` are."""
     on: list[str] = []
-    for name, m in MODULES.items():
-        if section(config, name).get("enabled", False) and all(n in on for n in getattr(m, "NEEDS", ())):
+    for name, e in REGISTRY.items():
+        if section(config, name).get("enabled", False) and all(n in on for n in e.needs):
             on.append(name)
     return on
 
 
 def settings(config: dict, name: str) -> dict:
-    """What experiment ``name``'s runs, verdicts and figures read: its config section and the
-    study-level keys of ``base.study_keys``."""
-    return dict(section(config, name)) | study_keys(config)
+    """What experiment ``name``'s runs, verdicts and figures read, as a plain dict (a rule's
+    ``params``): its config section, the study-level keys of ``base.study_keys``, and each section
+    it ``reads`` under that section's name (another experiment's by the experiment's name, with its
+    ``seeds``, the study's where it sets none)."""
+    reads = {r: {"seeds": config["seeds"]} | section(config, r) if r in REGISTRY else config[r] for r in REGISTRY[name].reads}
+    return dict(section(config, name)) | study_keys(config) | reads
+
+
+def guard(name: str, cfg: dict) -> Settings:
+    """``cfg`` (experiment ``name``'s ``settings``) as that experiment sees it: a read of any
+    other section of the config, or of another experiment's, fails with a line naming it."""
+    e = REGISTRY[name]
+    hidden = (set(TOP_SECTIONS) | set(REGISTRY)) - {name, e.section, *e.reads}
+    return Settings(cfg, name, hidden - set(cfg))
+
+
+def view(config: dict, name: str) -> Settings:
+    """Experiment ``name``'s ``settings`` under ``config``, guarded."""
+    return guard(name, settings(config, name))
 
 
 def check(config: dict) -> None:
-    """Each enabled experiment's checks of its settings against the rest of the config (its
-    module's ``check(cfg, config)``, raising ``ConfigError``), which a schema cannot express."""
+    """Each enabled experiment's checks of its settings against the sections it reads (its
+    ``check(cfg)``, raising ``ConfigError``), which a schema cannot express."""
     for name in enabled(config):
-        if hasattr(MODULES[name], "check"):
-            MODULES[name].check(section(config, name), config)
+        if REGISTRY[name].check:
+            REGISTRY[name].check(view(config, name))
 
 
 def own_tables(config: dict) -> dict[str, str]:
-    """Every extra table of the enabled experiments (a module's ``TABLES``: file name -> function
+    """Every extra table of the enabled experiments (an experiment's ``tables``: file name -> function
     of ``gap.csv``): table file name -> its experiment."""
-    return {file: name for name in enabled(config) for file in getattr(MODULES[name], "TABLES", {})}
+    return {file: name for name in enabled(config) for file in REGISTRY[name].tables}
 
 
-def owner(name: str) -> ModuleType:
-    """The module that draws the figures of ``name``: an experiment's, or ``overview``."""
-    return overview if name == "overview" else MODULES[name]
+def table_writer(name: str, file: str):
+    """The function that writes experiment ``name``'s extra table ``file`` from ``gap.csv``."""
+    return REGISTRY[name].tables[file]
+
+
+def title(name: str) -> str:
+    """The title of experiment ``name``, or of the ``overview`` that opens the summary."""
+    return overview.TITLE if name == "overview" else REGISTRY[name].title
 
 
 def figures(config: dict) -> dict[str, tuple[str, Figure]]:
@@ -83,17 +113,31 @@ def figures(config: dict) -> dict[str, tuple[str, Figure]]:
     out = {
         fig: (name, f)
         for name in enabled(config)
-        for fig, f in MODULES[name].FIGURES.items()
-        if f.when is None or f.when(settings(config, name))
+        for fig, f in REGISTRY[name].figures.items()
+        if f.when is None or f.when(view(config, name))
     }
     return out | {fig: ("overview", f) for fig, f in overview.FIGURES.items()}
+
+
+def draw(owner: str, figure: str, tables: dict[str, pd.DataFrame], cfg: dict):
+    """Figure ``figure`` of ``owner`` (an experiment, or ``overview``) drawn from ``tables`` under
+    ``cfg`` (the owner's ``settings``)."""
+    if owner == "overview":
+        return overview.FIGURES[figure].draw(tables, cfg)
+    return REGISTRY[owner].figures[figure].draw(tables, guard(owner, cfg))
+
+
+def module(owner: str) -> ModuleType:
+    """The module that declares experiment ``owner`` (or the ``overview``): its code, whose
+    content a rule's ``params`` carry so that editing it reruns what it drives."""
+    return overview if owner == "overview" else importlib.import_module(f"{__name__}.{owner}")
 
 
 def build(config: dict) -> RunTable:
     """The run table of every enabled experiment of ``config``, and the runs to diagnose."""
     table = RunTable(config)
     for name in enabled(config):
-        MODULES[name].runs(table, settings(config, name))
+        REGISTRY[name].runs(table, view(config, name))
     return table
 
 
@@ -104,10 +148,10 @@ LINEAGE_FIELDS = ("dataset", "model", "init_seed", "batch_size", "weight_decay",
 
 def pair_differences(table: RunTable) -> list[str]:
     """Every way in which the arms of a pair of ``table`` (each row's run against the fresh run of
-    its condition and seed) differ beyond their experiment's declared ``FACTOR``, one line each
+    its condition and seed) differ beyond their experiment's declared ``factor``, one line each
     naming the pair and the field; every warm arm whose lineage (parent, its parent, ...) differs
     from the fresh arm in a ``LINEAGE_FIELDS``; and, in an experiment whose arms are compared with
-    each other from one warm start (``ONE_PARENT``: the arena against plain warm, ...), a seed whose
+    each other from one warm start (``one_parent``: the arena against plain warm, ...), a seed whose
     warm arms do not share their parent. Empty when every pair differs only in its factor."""
     rows = pd.DataFrame(table.rows)
     out = []
@@ -115,7 +159,7 @@ def pair_differences(table: RunTable) -> list[str]:
         fresh = table.runs[g.run[g.arm == "fresh"].iloc[0]]
         for run_id in g.run[g.arm != "fresh"]:
             arm = table.runs[run_id]
-            allowed = PAIR_FIELDS | MODULES[exp].FACTOR
+            allowed = PAIR_FIELDS | REGISTRY[exp].factor
             out += [f"{exp} [{cond}] seed {seed}: {run_id} and {fresh['id']} differ in {k!r} ({arm.get(k)!r} vs {fresh.get(k)!r})"
                     for k in sorted(set(arm) | set(fresh)) if k not in allowed and arm.get(k) != fresh.get(k)]  # fmt: skip
             parent = arm["parent"]
@@ -130,9 +174,14 @@ def pair_differences(table: RunTable) -> list[str]:
         for r in g.run:
             by_network.setdefault(json.dumps(table.runs[r]["model"], sort_keys=True), set()).add(table.runs[r]["parent"])
         for parents in by_network.values():
-            if getattr(MODULES[exp], "ONE_PARENT", False) and len(parents) > 1:
+            if REGISTRY[exp].one_parent and len(parents) > 1:
                 out.append(f"{exp} seed {seed}: its warm arms start from {len(parents)} parents, not one: {sorted(map(str, parents))}")
     return out
+
+
+def contrasts(name: str, tables: dict[str, pd.DataFrame], cfg: dict) -> list:
+    """Experiment ``name``'s primary contrasts from ``tables`` under ``cfg`` (its ``settings``)."""
+    return REGISTRY[name].contrasts(tables, guard(name, cfg))
 
 
 def judge_all(tables: dict, experiments: dict[str, dict], protocol: dict) -> pd.DataFrame:
@@ -141,24 +190,47 @@ def judge_all(tables: dict, experiments: dict[str, dict], protocol: dict) -> pd.
     ``protocol`` section's alpha, margins and check tolerance."""
     margins = {"accuracy": protocol["margin_accuracy"], "epochs": protocol["margin_epochs"]}
     frames = [
-        judge(name, MODULES[name].contrasts(tables, cfg), margins, protocol["alpha"], protocol["check_tolerance"])
+        judge(name, contrasts(name, tables, cfg), margins, protocol["alpha"], protocol["check_tolerance"])
         for name, cfg in experiments.items()
     ]
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=CONTRAST_COLUMNS)
 
 
 def claims(name: str, cfg: dict) -> dict[str, str]:
-    """Experiment ``name``'s claims (key -> text): its module's ``claims(cfg)`` where they depend
-    on the config (the arena's, one per intervention), else its ``CLAIMS``."""
-    module = MODULES[name]
-    return module.claims(cfg) if hasattr(module, "claims") else module.CLAIMS
+    """Experiment ``name``'s claims (key -> text) under ``cfg`` (its ``settings``)."""
+    return REGISTRY[name].claims_for(guard(name, cfg))
 
 
 def notes_all(tables: dict, experiments: dict[str, dict]) -> dict[str, list[str]]:
-    """Each experiment's secondary notes for the summary (its module's ``notes``, if any)."""
-    return {name: MODULES[name].notes(tables, cfg) if hasattr(MODULES[name], "notes") else [] for name, cfg in experiments.items()}
+    """Each experiment's secondary notes for the summary (its ``notes``, if any)."""
+    return {name: REGISTRY[name].notes_for(tables, guard(name, cfg)) for name, cfg in experiments.items()}
 
 
 def claims_all(experiments: dict[str, dict]) -> dict[str, dict[str, str]]:
     """Every experiment's claims (``claims``), for the summary."""
     return {name: claims(name, cfg) for name, cfg in experiments.items()}
+
+
+def declared(config: dict) -> dict:
+    """What the protocol's hash covers: the ``protocol`` section, the number of seeds of every
+    enabled experiment (a confirmation's seed offset moves them, it does not change how many), the
+    epoch caps of tuning and the epoch after which an experiment's arms may be read (its record's
+    ``read_after``: the key of its section that holds it; the smooth shift's drift)."""
+    n = lambda s: s if isinstance(s, int) else len(s)  # noqa: E731
+    exps = config["experiments"]
+    seeds = {k: n(v.get("seeds", config["seeds"])) for k, v in sorted(exps.items()) if v.get("enabled")}
+    caps = {"train": config["train"]["tune_epochs"]} | {
+        k: v["tune_epochs"] for k, v in sorted(exps.items()) if v.get("enabled") and v.get("tune_epochs")
+    }
+    after = {k: v[REGISTRY[k].read_after] for k, v in sorted(exps.items()) if v.get("enabled") and k in REGISTRY and REGISTRY[k].read_after}
+    return {"protocol": config["protocol"], "seeds": seeds, "caps": caps, "read_after": after}
+
+
+def protocol_hash(config: dict) -> str:
+    """The first 12 hex digits of the SHA-256 of ``declared(config)`` as canonical JSON."""
+    return hashlib.sha256(json.dumps(declared(config), sort_keys=True).encode()).hexdigest()[:12]
+
+
+def stamp(config: dict) -> dict:
+    """The protocol a result was produced under: ``{version, hash}`` (for provenance and the summary)."""
+    return {"version": config["protocol"]["version"], "hash": protocol_hash(config)}

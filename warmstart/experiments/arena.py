@@ -32,7 +32,7 @@ import pandas as pd
 
 from warmstart import interventions
 from warmstart.errors import ConfigError
-from warmstart.experiments.base import Figure, arms, select
+from warmstart.experiments.base import Experiment, Figure, arms, select
 from warmstart.names import condition, value
 from warmstart.plotting import ARMS, COLORS, n_seeds, summarise
 from warmstart.runs import RunTable, Setting
@@ -41,15 +41,6 @@ from warmstart.units import unit_names
 from warmstart.verdicts import Contrast
 
 NAME = "arena"
-ORDER = 110  # its place in the summary
-TITLE = "Arena of plasticity interventions"
-CLAIM_WORD = "Claim tested"  # not a paper's: one per intervention
-# its claims are "the intervention closes the gap": their verdicts read as what it does
-WORDS = {"reproduced": "closes the gap", "partly reproduced": "narrows the gap",
-         "not reproduced": "not shown to narrow the gap; a contrast against the claim",
-         "inconclusive": "not shown to narrow the gap"}  # fmt: skip
-FACTOR = interventions.FIELDS  # a pair's arms may differ in these, besides parent
-ONE_PARENT = True  # its arms are compared with each other: every warm arm of a seed starts from one pretraining
 
 
 def label(arm: dict) -> str:
@@ -69,10 +60,15 @@ def claims(cfg: dict) -> dict[str, str]:
     return {label(a): claim_text(a) for a in cfg["arms"] if not interventions.identity(a)}
 
 
-def check(cfg: dict, config: dict) -> None:
-    """Each arm is an intervention of the registry with valid settings that fit the model, its
-    setting one of its grid's (chosen on the validation split); each grid an intervention's."""
-    m = config["model"]
+def check(cfg: dict) -> None:
+    """Its arms and grids against the study's model (``check_arms``)."""
+    check_arms(cfg, cfg["model"])
+
+
+def check_arms(cfg: dict, m: dict) -> None:
+    """Each arm of the arena's section ``cfg`` is an intervention of the registry with valid
+    settings that fit the model ``m``, its setting one of its grid's (chosen on the validation
+    split); each grid an intervention's. The experiments that take the arena's arms check them so."""
     units = unit_names(m["name"], m["depth"])
     for name, grid in cfg["grids"].items():
         if name not in interventions.REGISTRY:
@@ -261,22 +257,42 @@ def diagnostics(tables: dict[str, pd.DataFrame], cfg: dict) -> plt.Figure:
     return fig
 
 
-FIGURES = {
-    "arena": Figure(
-        by_gap,
-        ("final", "timing"),
-        "Every intervention's gap to the fresh start (fresh minus the warm start with the intervention, paired by seed, 95% "
-        "interval), best first, with the plain warm start's gap (dashed) and fresh ± the equivalence margin (band); right, "
-        "its cost: epochs to the stopping threshold and training seconds per run.",
-        readme=True,
-    ),
-    "arena_diagnostics": Figure(
-        diagnostics,
-        ("diagnostics",),
-        "Every arm's final state (fresh, the plain warm start, each intervention) on training examples the warm start was not "
-        "pretrained on: stable rank (Kumar et al. 2021) and effective rank of the penultimate features, fraction of dead "
-        "units, weight norm, distance from the initialisation, gradient norm and top Hessian eigenvalue; mean and 95% "
-        "interval over the diagnosed seeds.",
-        when=lambda cfg: cfg["diagnostics_seeds"] != 0,
-    ),
-}
+EXPERIMENT = Experiment(
+    name=NAME,
+    order=110,
+    title="Arena of plasticity interventions",
+    claims=claims,
+    runs=runs,
+    contrasts=contrasts,
+    figures={
+        "arena": Figure(
+            by_gap,
+            ("final", "timing"),
+            "Every intervention's gap to the fresh start (fresh minus the warm start with the intervention, paired by seed, 95% "
+            "interval), best first, with the plain warm start's gap (dashed) and fresh ± the equivalence margin (band); right, "
+            "its cost: epochs to the stopping threshold and training seconds per run.",
+            readme=True,
+        ),
+        "arena_diagnostics": Figure(
+            diagnostics,
+            ("diagnostics",),
+            "Every arm's final state (fresh, the plain warm start, each intervention) on training examples the warm start was not "
+            "pretrained on: stable rank (Kumar et al. 2021) and effective rank of the penultimate features, fraction of dead "
+            "units, weight norm, distance from the initialisation, gradient norm and top Hessian eigenvalue; mean and 95% "
+            "interval over the diagnosed seeds.",
+            when=lambda cfg: cfg["diagnostics_seeds"] != 0,
+        ),
+    },
+    factor=interventions.FIELDS,  # a pair's arms may differ in these, besides parent
+    one_parent=True,
+    check=check,
+    notes=notes,
+    words={
+        "reproduced": "closes the gap",
+        "partly reproduced": "narrows the gap",
+        "not reproduced": "not shown to narrow the gap; a contrast against the claim",
+        "inconclusive": "not shown to narrow the gap",
+    },
+    claim_word="Claim tested",  # not a paper's: one per intervention
+    reads=("model",),
+)

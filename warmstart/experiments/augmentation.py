@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from warmstart.errors import ConfigError
-from warmstart.experiments.base import Figure, gap, gaps, select
+from warmstart.experiments.base import Experiment, Figure, gap, gaps, select
 from warmstart.names import segments
 from warmstart.plotting import COLORS, n_seeds
 from warmstart.runs import RunTable
@@ -31,21 +31,13 @@ from warmstart.stats import mean_ci
 from warmstart.verdicts import Contrast
 
 NAME = "augmentation"
-ORDER = 116  # after the arena
-TITLE = "Augmentation on both arms (counterpoint)"
-CLAIM_WORD = "Claim tested"
-FACTOR: set[str] = set()  # a pair's arms differ only in their parent
-CLAIMS = {
-    "main": "With data augmentation on both arms (and in pretraining), warm and fresh starts generalise alike: augmentation "
-    "removes the warm-start gap (a counterpoint reported in an OpenReview workshop paper)."
-}
 
 
-def check(cfg: dict, config: dict) -> None:
+def check(cfg: dict) -> None:
     """The transforms are for 1-D signals: the study's data set must be MNIST-1D."""
-    if config["dataset"]["name"] != "mnist1d":
+    if cfg["dataset"]["name"] != "mnist1d":
         raise ConfigError("config key experiments.augmentation: its transforms (shift, scale, noise) are for MNIST-1D's signals; "
-                          f"disable it for {config['dataset']['name']}")  # fmt: skip
+                          f"disable it for {cfg['dataset']['name']}")  # fmt: skip
 
 
 def runs(t: RunTable, cfg: dict) -> None:
@@ -105,12 +97,27 @@ def by_augmentation(tables: dict[str, pd.DataFrame], cfg: dict) -> plt.Figure:
     return fig
 
 
-FIGURES = {
-    "augmentation": Figure(
-        by_augmentation,
-        ("final",),
-        "Left, test accuracy of the fresh and warm starts without and with augmentation throughout (MNIST-1D's shifts, "
-        "scaling and noise; mean and 95% interval); right, the paired gap, fresh minus warm, with the equivalence margin "
-        "as a band.",
-    )
-}
+EXPERIMENT = Experiment(
+    name=NAME,
+    order=116,
+    title="Augmentation on both arms (counterpoint)",
+    claims={
+        "main": "With data augmentation on both arms (and in pretraining), warm and fresh starts generalise alike: augmentation "
+        "removes the warm-start gap (a counterpoint reported in an OpenReview workshop paper)."
+    },
+    runs=runs,
+    contrasts=contrasts,
+    figures={
+        "augmentation": Figure(
+            by_augmentation,
+            ("final",),
+            "Left, test accuracy of the fresh and warm starts without and with augmentation throughout (MNIST-1D's shifts, "
+            "scaling and noise; mean and 95% interval); right, the paired gap, fresh minus warm, with the equivalence margin "
+            "as a band.",
+        )
+    },
+    check=check,
+    notes=notes,
+    claim_word="Claim tested",
+    reads=("dataset",),
+)

@@ -1,35 +1,23 @@
-"""What every experiment module shares: its figures' shape and the paired selections its
-contrasts are built from.
+"""What every experiment module shares: the record that declares it, its figures' shape and the
+paired selections its contrasts are built from.
 
-An experiment module (found by the registry, ``warmstart.experiments``) defines:
-
-* ``NAME``, ``ORDER`` (its place in the summary), ``TITLE``, ``CLAIMS`` (claim key -> the paper's
-  claim; or ``claims(cfg)`` where they depend on the config, as the arena's, one per intervention);
-* ``runs(table, cfg)``: adds its runs and rows to the run table; ``FACTOR``: the run fields in
-  which the arms of its pairs may differ besides ``parent`` (``experiments.pair_differences``
-  holds them to it); ``ONE_PARENT``: its warm arms of a seed share one pretraining;
-* ``contrasts(tables, cfg)``: its primary contrasts, declared in code before any data
-  (``verdicts.Contrast``); ``FIGURES``: figure name -> ``Figure``;
-* optionally ``check(cfg, config)`` (its settings against the rest of the config, raising
-  ``ConfigError``), ``notes(tables, cfg)`` (secondary lines for the summary), ``WORDS`` (its
-  verdicts in its own words), ``CLAIM_WORD``, ``TABLES`` (file name under ``results/tables/`` ->
-  a function of ``gap.csv`` giving its text), ``READ_AFTER`` (the key of its section holding the
-  epoch after which its arms are read; part of the protocol), and, for an experiment that reads
-  another's runs, ``SECTION`` (its config section, if not ``experiments.<NAME>``), ``NEEDS``
-  (experiments it needs, of lower ``ORDER``), ``PAIRS = False`` (no pairs of its own) and
-  ``READS`` (the tables its contrasts read, if more than ``final``).
-
-``tables`` holds ``final`` (and ``diagnostics``, ``timing`` where they exist); ``cfg`` is the
-experiment's config section plus the study-level keys of ``study_keys``.
+An experiment module (found by the registry, ``warmstart.experiments``) ends with one
+``EXPERIMENT = Experiment(...)``, which declares everything the registry, the tables, the summary
+and the protocol know of it; every default is the dataclass's. ``cfg``, what its functions are
+given, is ``Settings``: its own config section, the study-level keys of ``study_keys``, and the
+sections it declares in ``reads`` (another experiment's by its name, or a top-level section of
+the config: ``model``, ``train``, ...), nothing else; asking for another section fails.
+``tables`` holds ``final`` (and ``diagnostics``, ``timing`` where they exist).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
 
+from warmstart.runs import RunTable, Setting
 from warmstart.verdicts import Contrast
 
 
@@ -45,6 +33,94 @@ class Figure:
     caption: str
     readme: bool = False
     when: Callable[[dict], bool] | None = None
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """One experiment, as its module declares it.
+
+    * ``name``, ``order`` (its place in the summary), ``title``; ``claims``: claim key -> the
+      paper's claim, or a function of ``cfg`` where they depend on the config (the arena's, one per
+      intervention); ``claim_word``: how a claim is introduced in the summary;
+    * ``runs(table, cfg)``: adds its runs and rows to the run table; ``factor``: the run fields in
+      which the arms of its pairs may differ besides ``parent`` (``experiments.pair_differences``
+      holds them to it); ``one_parent``: its warm arms of a seed share one pretraining;
+    * ``contrasts(tables, cfg)``: its primary contrasts, declared in code before any data
+      (``verdicts.Contrast``); ``inputs``: the tables they read; ``figures``: figure name ->
+      ``Figure``;
+    * ``check(cfg)``: its settings against the sections it reads, raising ``ConfigError`` (what a
+      schema cannot express); ``notes(tables, cfg)``: secondary lines for the summary; ``words``: its
+      verdicts in its own words; ``tables``: file name under ``results/tables/`` -> a function of
+      ``gap.csv`` giving its text; ``read_after``: the key of its section holding the epoch after
+      which its arms are read (part of the protocol);
+    * ``reads``: the config sections it may see besides its own; ``section``: its own top-level
+      section, if not ``experiments.<name>``; ``needs``: experiments it needs (of lower ``order``);
+      ``pairs``: whether it adds pairs of its own (the hypothesis reads the fraction experiment's).
+    """
+
+    name: str
+    order: int
+    title: str
+    claims: dict[str, str] | Callable[[dict], dict[str, str]]
+    runs: Callable[[RunTable, dict], None]
+    contrasts: Callable[[dict[str, pd.DataFrame], dict], list]
+    figures: dict[str, Figure]
+    factor: frozenset[str] = frozenset()
+    one_parent: bool = False
+    check: Callable[[dict], None] | None = None
+    notes: Callable[[dict[str, pd.DataFrame], dict], list[str]] | None = None
+    words: dict[str, str] = field(default_factory=dict)
+    claim_word: str = "Paper's claim"
+    tables: dict[str, Callable[[pd.DataFrame], str]] = field(default_factory=dict)
+    read_after: str | None = None
+    reads: tuple[str, ...] = ()
+    section: str | None = None
+    needs: tuple[str, ...] = ()
+    pairs: bool = True
+    inputs: tuple[str, ...] = ("final",)
+
+    def claims_for(self, cfg: dict) -> dict[str, str]:
+        """Its claims under ``cfg``."""
+        return self.claims(cfg) if callable(self.claims) else self.claims
+
+    def notes_for(self, tables: dict[str, pd.DataFrame], cfg: dict) -> list[str]:
+        """Its secondary notes for the summary (none where it declares none)."""
+        return self.notes(tables, cfg) if self.notes else []
+
+
+class UndeclaredSection(KeyError):
+    """An experiment asked for a config section it does not declare in ``Experiment.reads``."""
+
+    def __str__(self) -> str:
+        return self.args[0]
+
+
+class Settings(dict):
+    """An experiment's ``cfg``: a dict of its own section, the study keys and its declared sections;
+    asking (``[]`` or ``get``) for any other ``guarded`` name (a top-level section of the config or
+    another experiment) raises ``UndeclaredSection`` naming it."""
+
+    def __init__(self, items: dict, owner: str, guarded: set[str]):
+        super().__init__(items)
+        self.owner, self.guarded = owner, guarded
+
+    def _refuse(self, key: object) -> None:
+        if key not in self and key in self.guarded:
+            raise UndeclaredSection(f"experiment {self.owner} reads config section {key!r}, which it does not declare (Experiment.reads)")
+
+    def __missing__(self, key: object) -> object:
+        self._refuse(key)
+        raise KeyError(key)
+
+    def get(self, key: object, default: object = None) -> object:
+        self._refuse(key)
+        return super().get(key, default)
+
+
+def model_setting(t: RunTable, cfg: dict) -> Setting:
+    """The study's setting with the experiment's own ``model`` (width, depth), if it sets one (the
+    reset and speed experiments' six-unit network)."""
+    return t.setting(model=cfg.get("model") or None)
 
 
 def select(final: pd.DataFrame, experiment: str, **where: object) -> pd.DataFrame:

@@ -27,7 +27,7 @@ import pandas as pd
 from warmstart import interventions
 from warmstart.errors import ConfigError
 from warmstart.experiments import arena
-from warmstart.experiments.base import Figure, gap, gaps, select
+from warmstart.experiments.base import Experiment, Figure, gap, gaps, select
 from warmstart.names import condition, fraction_subset
 from warmstart.plotting import ARMS, COLORS, errorbar, n_seeds, summarise
 from warmstart.randomness import CHAIN
@@ -37,13 +37,6 @@ from warmstart.units import unit_names
 from warmstart.verdicts import Contrast
 
 NAME = "chain"
-ORDER = 120  # its place in the summary
-TITLE = "A continual chain of tasks"
-CLAIMS = {
-    "main": "When the training data arrive in chunks and each round trains on all data seen so far, warm-starting every round from "
-    "the previous one generalises worse than training each round from a fresh initialisation (Ash & Adams 2020, online setting)."
-}
-FACTOR = interventions.FIELDS  # a pair's arms may differ in these, besides parent
 DIAGNOSED = ("dead_units", "effective_rank", "stable_rank", "weight_norm", "dist_init", "grad_norm", "hessian_eig1")
 
 
@@ -60,15 +53,15 @@ def round_run(t: RunTable, s: Setting, cfg: dict, path: str, k: int, seed: int, 
                  subset=subset, stop=stop, **fields)  # fmt: skip
 
 
-def check(cfg: dict, config: dict) -> None:
+def check(cfg: dict) -> None:
     """Each chain's intervention is an arm of the arena (it takes the arena's settings, checked as
     the arena checks them, whether or not the arena itself runs) that keeps the network's shape."""
-    arena.check(config["experiments"]["arena"], config)
-    labels = [arena.label(a) for a in config["experiments"]["arena"].get("arms", [])]
+    arena.check_arms(cfg["arena"], cfg["model"])
+    labels = [interventions.label(a) for a in cfg["arena"].get("arms", [])]
     unknown = [a for a in cfg["arms"] if a not in labels]
     if unknown:
         raise ConfigError(f"config key experiments.chain.arms: {unknown[0]!r} is not an arm of experiments.arena ({', '.join(labels)})")
-    arms = {arena.label(a): a for a in config["experiments"]["arena"]["arms"]}
+    arms = {interventions.label(a): a for a in cfg["arena"]["arms"]}
     fixed = [a for a in cfg["arms"] if not interventions.REGISTRY[arms[a]["name"]].chains]
     if fixed:
         raise ConfigError(f"config key experiments.chain.arms: {fixed[0]!r} changes the network at the warm start; a chain's "
@@ -77,7 +70,7 @@ def check(cfg: dict, config: dict) -> None:
 
 def runs(t: RunTable, cfg: dict) -> None:
     s = t.setting()
-    arms = {arena.label(a): a for a in t.config["experiments"]["arena"]["arms"]}
+    arms = {interventions.label(a): a for a in cfg["arena"]["arms"]}
     units = unit_names(s.model["name"], s.model["depth"])
     chains = {"warm": {}} | {label: interventions.fields(arms[label], units) for label in cfg["arms"]}
     diagnosed = set(t.seeds({"seeds": cfg["diagnostics_seeds"]}))
@@ -173,21 +166,36 @@ def diagnostics(tables: dict[str, pd.DataFrame], cfg: dict) -> plt.Figure:
     return fig
 
 
-FIGURES = {
-    "chain": Figure(
-        by_round,
-        ("final",),
-        "A continual chain: the training data arrive in chunks and each round trains on all data so far to the threshold. Left, "
-        "test accuracy at the stop per round for fresh, the plain warm chain and each intervention's chain; middle, the gap "
-        "(fresh minus chain, paired by seed); right, epochs to the threshold (Ash & Adams 2020, online setting).",
-        readme=True,
-    ),
-    "chain_diagnostics": Figure(
-        diagnostics,
-        ("diagnostics",),
-        "The final state of every round of the plain warm chain, of each intervention's chain and of the fresh runs, on "
-        "training examples outside the previous rounds' chunks: fraction of dead units, effective and stable rank (Kumar et "
-        "al. 2021) of the penultimate features, weight norm, distance from the initialisation, gradient norm and top "
-        "Hessian eigenvalue, mean and 95% interval over the diagnosed seeds.",
-    ),
-}
+EXPERIMENT = Experiment(
+    name=NAME,
+    order=120,
+    title="A continual chain of tasks",
+    claims={
+        "main": "When the training data arrive in chunks and each round trains on all data seen so far, warm-starting every round from "
+        "the previous one generalises worse than training each round from a fresh initialisation (Ash & Adams 2020, online setting)."
+    },
+    runs=runs,
+    contrasts=contrasts,
+    figures={
+        "chain": Figure(
+            by_round,
+            ("final",),
+            "A continual chain: the training data arrive in chunks and each round trains on all data so far to the threshold. Left, "
+            "test accuracy at the stop per round for fresh, the plain warm chain and each intervention's chain; middle, the gap "
+            "(fresh minus chain, paired by seed); right, epochs to the threshold (Ash & Adams 2020, online setting).",
+            readme=True,
+        ),
+        "chain_diagnostics": Figure(
+            diagnostics,
+            ("diagnostics",),
+            "The final state of every round of the plain warm chain, of each intervention's chain and of the fresh runs, on "
+            "training examples outside the previous rounds' chunks: fraction of dead units, effective and stable rank (Kumar et "
+            "al. 2021) of the penultimate features, weight norm, distance from the initialisation, gradient norm and top "
+            "Hessian eigenvalue, mean and 95% interval over the diagnosed seeds.",
+        ),
+    },
+    factor=interventions.FIELDS,  # a pair's arms may differ in these, besides parent
+    check=check,
+    notes=notes,
+    reads=("arena", "model"),
+)

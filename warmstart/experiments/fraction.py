@@ -13,22 +13,15 @@ import numpy as np
 import pandas as pd
 
 from warmstart.errors import ConfigError
-from warmstart.experiments.base import Figure, gap, gaps, select
+from warmstart.experiments.base import Experiment, Figure, gap, gaps, select
 from warmstart.plotting import COLORS, band
 from warmstart.runs import RunTable
 from warmstart.stats import mean_ci
 
 NAME = "fraction"
-ORDER = 10  # its place in the summary
-FACTOR: set[str] = set()  # the run fields in which a pair's arms may differ, besides parent
-TITLE = "Gap against the pretraining fraction"
-CLAIMS = {
-    "main": "A warm start (pretrain on part of the data, then train on all of it) ends with lower test accuracy than a fresh "
-    "start on all of it, though both fit the training set (Ash & Adams 2020; Berariu et al. 2021, Fig. 1, 50%)."
-}
 
 
-def check(cfg: dict, config: dict) -> None:
+def check(cfg: dict) -> None:
     """The curves' fraction is one of the fractions run."""
     if cfg["curves_fraction"] not in cfg["fractions"]:
         raise ConfigError(
@@ -102,21 +95,33 @@ def by_fraction(tables: dict[str, pd.DataFrame], cfg: dict) -> plt.Figure:
     return fig
 
 
-FIGURES = {
-    "fraction_curves": Figure(
-        learning_curves,
-        ("metrics", "final"),
-        "Train and test accuracy against epoch at the headline pretraining fraction: pretraining (negative epochs), then warm "
-        "tuning on the full set, against a fresh start from the same initialisation (paired by seed). Mean and 95% interval over "
-        "seeds; each run stops and is read under the protocol's rule (eval-mode training accuracy at the threshold); the shaded "
-        "spans are where the seeds' runs were read (Berariu et al. 2021, Fig. 1).",
-        readme=True,
-    ),
-    "fraction": Figure(
-        by_fraction,
-        ("final",),
-        "Final test accuracy of the warm start against the pretraining fraction, with the fresh start as a band, and the paired "
-        "gap (fresh - warm) with its 95% t-interval over seeds.",
-        readme=True,
-    ),
-}
+EXPERIMENT = Experiment(
+    name=NAME,
+    order=10,
+    title="Gap against the pretraining fraction",
+    claims={
+        "main": "A warm start (pretrain on part of the data, then train on all of it) ends with lower test accuracy than a fresh "
+        "start on all of it, though both fit the training set (Ash & Adams 2020; Berariu et al. 2021, Fig. 1, 50%)."
+    },
+    runs=runs,
+    contrasts=contrasts,
+    figures={
+        "fraction_curves": Figure(
+            learning_curves,
+            ("metrics", "final"),
+            "Train and test accuracy against epoch at the headline pretraining fraction: pretraining (negative epochs), then warm "
+            "tuning on the full set, against a fresh start from the same initialisation (paired by seed). Mean and 95% interval over "
+            "seeds; each run stops and is read under the protocol's rule (eval-mode training accuracy at the threshold); the shaded "
+            "spans are where the seeds' runs were read (Berariu et al. 2021, Fig. 1).",
+            readme=True,
+        ),
+        "fraction": Figure(
+            by_fraction,
+            ("final",),
+            "Final test accuracy of the warm start against the pretraining fraction, with the fresh start as a band, and the paired "
+            "gap (fresh - warm) with its 95% t-interval over seeds.",
+            readme=True,
+        ),
+    },
+    check=check,
+)

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from warmstart.errors import ConfigError
-from warmstart.experiments.base import Figure, select
+from warmstart.experiments.base import Experiment, Figure, select
 from warmstart.names import condition
 from warmstart.plotting import COLORS, band
 from warmstart.runs import RunTable
@@ -28,25 +28,6 @@ from warmstart.stats import mean_ci
 from warmstart.verdicts import Contrast
 
 NAME = "hypothesis"
-ORDER = 130  # its place in the summary
-SECTION = "diagnostics"  # its config section (not experiments.hypothesis)
-NEEDS = ("fraction",)  # it diagnoses the fraction experiment's runs: on only when that one is
-PAIRS = False  # it adds no pairs of its own (its rows are the fraction experiment's)
-READS = ("final", "diagnostics")  # the tables its contrasts read
-FACTOR: set[str] = set()
-WORDS = {
-    "reproduced": "supported",
-    "partly reproduced": "partly supported",
-    "not reproduced": "not supported",
-    "inconclusive": "inconclusive",
-    "not converged": "not converged",
-}
-TITLE = "The hypothesis, measured directly (diagnostics)"
-CLAIMS = {
-    "main": "Pretraining removes gradient noise from early tuning, so the warm start explores less and ends in a sharper "
-    "minimum that generalises worse (Berariu et al. 2021; tested there only indirectly). Here sharpness (top eigenvalue of the "
-    "training-loss Hessian) and gradient noise (tr Σ of per-example gradients) are measured on saved states."
-}
 FAMILIES = {
     "sharpness": ["hessian_eig1", "hessian_trace"],
     "noise": ["grad_trace_cov", "noise_scale"],
@@ -75,9 +56,9 @@ def ours(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
     return diag[diag.experiment == "fraction"]
 
 
-def check(cfg: dict, config: dict) -> None:
+def check(cfg: dict) -> None:
     """The diagnosed epochs lie on the tuning grid's snapshots; the diagnosed seeds are the fraction experiment's."""
-    t = config["train"]
+    t = cfg["train"]
     grid = t["snapshot_epochs"]["tune"]
     off = [e for e in [0, *cfg["epochs"]] if e < t["tune_epochs"] and e not in grid]
     if off:
@@ -89,8 +70,7 @@ def check(cfg: dict, config: dict) -> None:
     def seeds(s: int | list[int]) -> set[int]:
         return set(range(s)) if isinstance(s, int) else set(s)
 
-    fr = config["experiments"]["fraction"]
-    extra = seeds(cfg["seeds"]) - seeds(fr.get("seeds", config["seeds"])) if "seeds" in cfg else set()
+    extra = seeds(cfg["seeds"]) - seeds(cfg["fraction"]["seeds"]) if "seeds" in cfg else set()
     if extra:
         raise ConfigError(f"config key diagnostics.seeds: seed {min(extra)} is not a seed of experiments.fraction")
 
@@ -99,7 +79,7 @@ def runs(t: RunTable, cfg: dict) -> None:
     """The runs whose saved states are diagnosed (``t.diagnose``): for each seed of the fraction
     experiment at its ``curves_fraction``, the pretraining run at its end, and the warm and fresh
     tuning runs at ``cfg["epochs"]`` (snapshots of the tuning grid, config.py checks) and at their end."""
-    fr = t.config["experiments"]["fraction"]
+    fr = cfg["fraction"]
     s, f = t.setting(), fr["curves_fraction"]
     tune = s.train["tune_epochs"]
     epochs = sorted({e for e in cfg["epochs"] if e < tune} | {0})
@@ -216,22 +196,51 @@ TITLES = {
     "weights": "Weights",
     "representation": "Representation",
 }
-FIGURES = {
-    f"diagnostics_{name}": Figure(
-        partial(family, quantities=quantities, title=TITLES[name]),
-        ("diagnostics",),
-        f"{TITLES[name]} of warm and fresh tuning against the tuning epoch, measured on saved states on training examples the "
-        "pretraining did not see, mean and 95% interval over seeds; the end of pretraining at epoch 0 (grey). Definitions: "
-        "warmstart/diagnostics.py; the seen half is in results/tables/diagnostics.csv.",
-        readme=name == "sharpness",
-    )
-    for name, quantities in FAMILIES.items()
-} | {
-    "hypothesis": Figure(
-        scatter,
-        ("diagnostics", "final"),
-        "Per seed, the gap against the difference in final sharpness (warm - fresh) and in early gradient noise (fresh - warm), "
-        "on unseen examples: if the hypothesis held, points would lie right of 0 and rise to the right.",
-        readme=True,
-    )
-}
+
+
+EXPERIMENT = Experiment(
+    name=NAME,
+    order=130,
+    title="The hypothesis, measured directly (diagnostics)",
+    claims={
+        "main": "Pretraining removes gradient noise from early tuning, so the warm start explores less and ends in a sharper "
+        "minimum that generalises worse (Berariu et al. 2021; tested there only indirectly). Here sharpness (top eigenvalue of the "
+        "training-loss Hessian) and gradient noise (tr Σ of per-example gradients) are measured on saved states."
+    },
+    runs=runs,
+    contrasts=contrasts,
+    figures={
+        f"diagnostics_{name}": Figure(
+            partial(family, quantities=quantities, title=TITLES[name]),
+            ("diagnostics",),
+            f"{TITLES[name]} of warm and fresh tuning against the tuning epoch, measured on saved states on training examples the "
+            "pretraining did not see, mean and 95% interval over seeds; the end of pretraining at epoch 0 (grey). Definitions: "
+            "warmstart/diagnostics.py; the seen half is in results/tables/diagnostics.csv.",
+            readme=name == "sharpness",
+        )
+        for name, quantities in FAMILIES.items()
+    }
+    | {
+        "hypothesis": Figure(
+            scatter,
+            ("diagnostics", "final"),
+            "Per seed, the gap against the difference in final sharpness (warm - fresh) and in early gradient noise (fresh - warm), "
+            "on unseen examples: if the hypothesis held, points would lie right of 0 and rise to the right.",
+            readme=True,
+        )
+    },
+    check=check,
+    notes=notes,
+    words={
+        "reproduced": "supported",
+        "partly reproduced": "partly supported",
+        "not reproduced": "not supported",
+        "inconclusive": "inconclusive",
+        "not converged": "not converged",
+    },
+    section="diagnostics",
+    needs=("fraction",),  # it diagnoses the fraction experiment's runs: on only when that one is
+    pairs=False,  # it adds no pairs of its own (its rows are the fraction experiment's)
+    inputs=("final", "diagnostics"),
+    reads=("fraction", "train"),
+)

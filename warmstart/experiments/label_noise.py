@@ -24,7 +24,7 @@ import pandas as pd
 from warmstart import interventions
 from warmstart.errors import ConfigError
 from warmstart.experiments import arena
-from warmstart.experiments.base import Figure, arms, gap, gaps, select
+from warmstart.experiments.base import Experiment, Figure, arms, gap, gaps, select
 from warmstart.names import fraction_subset, segment
 from warmstart.plotting import ARMS, COLORS, n_seeds
 from warmstart.randomness import PRETRAIN
@@ -34,11 +34,6 @@ from warmstart.units import unit_names
 from warmstart.verdicts import Contrast
 
 NAME = "label_noise"
-ORDER = 117  # after the arena
-TITLE = "The label-noise warm start (counterpoint)"
-CLAIM_WORD = "Claim tested"
-FACTOR = interventions.FIELDS  # a pair's arms may differ in these, besides parent
-ONE_PARENT = False  # its arms are compared across two pretrainings, clean and noisy, of the same seed
 
 
 def claims(cfg: dict) -> dict[str, str]:
@@ -52,10 +47,10 @@ def claims(cfg: dict) -> dict[str, str]:
     }
 
 
-def check(cfg: dict, config: dict) -> None:
+def check(cfg: dict) -> None:
     """Each arm is an arm of the arena (checked as the arena checks them) that acts at the warm start."""
-    arena.check(config["experiments"]["arena"], config)
-    known = {arena.label(a): a for a in config["experiments"]["arena"]["arms"]}
+    arena.check_arms(cfg["arena"], cfg["model"])
+    known = {interventions.label(a): a for a in cfg["arena"]["arms"]}
     for a in cfg["arms"]:
         if a not in known or interventions.REGISTRY[known[a]["name"]].at_start is None:
             starts = [k for k, v in known.items() if interventions.REGISTRY[v["name"]].at_start is not None]
@@ -66,8 +61,8 @@ def check(cfg: dict, config: dict) -> None:
 def runs(t: RunTable, cfg: dict) -> None:
     s = t.setting()
     units = unit_names(s.model["name"], s.model["depth"])
-    known = {arena.label(a): a for a in t.config["experiments"]["arena"]["arms"]}
-    subset, noise = fraction_subset(cfg["fraction"]), {"rate": cfg["rate"], "seed": t.config["dataset"]["subset_seed"]}
+    known = {interventions.label(a): a for a in cfg["arena"]["arms"]}
+    subset, noise = fraction_subset(cfg["fraction"]), {"rate": cfg["rate"], "seed": cfg["dataset"]["subset_seed"]}
     tag = segment("labelnoise", cfg["rate"])
     for seed in t.seeds(cfg):
         fresh = t.fresh(s, seed)
@@ -134,12 +129,25 @@ def by_pretraining(tables: dict[str, pd.DataFrame], cfg: dict) -> plt.Figure:
     return fig
 
 
-FIGURES = {
-    "label_noise": Figure(
-        by_pretraining,
-        ("final",),
-        "The gap to fresh (fresh minus the arm, paired by seed, 95% interval) of the plain warm start and of each warm-start "
-        "intervention, after pretraining on the clean subset and on the same subset with corrupted labels; every arm tuned on "
-        "the clean full training set.",
-    )
-}
+EXPERIMENT = Experiment(
+    name=NAME,
+    order=117,
+    title="The label-noise warm start (counterpoint)",
+    claims=claims,
+    runs=runs,
+    contrasts=contrasts,
+    figures={
+        "label_noise": Figure(
+            by_pretraining,
+            ("final",),
+            "The gap to fresh (fresh minus the arm, paired by seed, 95% interval) of the plain warm start and of each warm-start "
+            "intervention, after pretraining on the clean subset and on the same subset with corrupted labels; every arm tuned on "
+            "the clean full training set.",
+        )
+    },
+    factor=interventions.FIELDS,  # a pair's arms may differ in these, besides parent
+    check=check,
+    notes=notes,
+    claim_word="Claim tested",
+    reads=("arena", "dataset", "model"),
+)

@@ -13,26 +13,18 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from warmstart.errors import ConfigError
-from warmstart.experiments.base import Figure, gap, select
+from warmstart.experiments.base import Experiment, Figure, gap, select
 from warmstart.names import segment
 from warmstart.plotting import COLORS, errorbar, fresh_band, n_seeds, summarise
 from warmstart.runs import RunTable
 
 NAME = "pretrain_length"
-ORDER = 20  # its place in the summary
-FACTOR = {"parent_epoch"}  # the run fields in which a pair's arms may differ, besides parent
-TITLE = "Optimiser and pretraining length"
-CLAIMS = {
-    "main": "The gap appears with Adam, RMSprop, SGD and SGD with momentum (Berariu et al. 2021, Fig. 2 and 8-10).",
-    "few_epochs": "The gap appears after only a few pretraining epochs (5-10 with Adam), before pretraining fits its data, so "
-    "early stopping of pretraining does not avoid it (Berariu et al. 2021, Fig. 2).",
-}
 
 
-def check(cfg: dict, config: dict) -> None:
+def check(cfg: dict) -> None:
     """Warm starts from shorter pretraining come from the pretraining grid's snapshots; the "few
     epochs" of the claim are one of those run."""
-    grid = config["train"]["snapshot_epochs"]["pretrain"]
+    grid = cfg["train"]["snapshot_epochs"]["pretrain"]
     off = [e for e in cfg["epochs"] if e != max(cfg["epochs"]) and e not in grid]
     if off:
         raise ConfigError(
@@ -86,12 +78,27 @@ def by_length(tables: dict[str, pd.DataFrame], cfg: dict) -> plt.Figure:
     return fig
 
 
-FIGURES = {
-    "pretrain_length": Figure(
-        by_length,
-        ("final",),
-        "Final test accuracy after tuning against the number of pretraining epochs, one panel per optimiser, each with its own "
-        "learning rate and fresh reference (band). The dotted line marks the 'few epochs' of the second claim (Berariu et al. "
-        "2021, Fig. 2 and 8-10).",
-    )
-}
+EXPERIMENT = Experiment(
+    name=NAME,
+    order=20,
+    title="Optimiser and pretraining length",
+    claims={
+        "main": "The gap appears with Adam, RMSprop, SGD and SGD with momentum (Berariu et al. 2021, Fig. 2 and 8-10).",
+        "few_epochs": "The gap appears after only a few pretraining epochs (5-10 with Adam), before pretraining fits its data, so "
+        "early stopping of pretraining does not avoid it (Berariu et al. 2021, Fig. 2).",
+    },
+    runs=runs,
+    contrasts=contrasts,
+    figures={
+        "pretrain_length": Figure(
+            by_length,
+            ("final",),
+            "Final test accuracy after tuning against the number of pretraining epochs, one panel per optimiser, each with its own "
+            "learning rate and fresh reference (band). The dotted line marks the 'few epochs' of the second claim (Berariu et al. "
+            "2021, Fig. 2 and 8-10).",
+        )
+    },
+    factor=frozenset({"parent_epoch"}),  # the run fields in which a pair's arms may differ, besides parent
+    check=check,
+    reads=("train",),
+)

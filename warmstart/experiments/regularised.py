@@ -28,7 +28,7 @@ import pandas as pd
 from warmstart import interventions
 from warmstart.errors import ConfigError
 from warmstart.experiments import arena
-from warmstart.experiments.base import Figure, arms, gap, gaps, select
+from warmstart.experiments.base import Experiment, Figure, arms, gap, gaps, select
 from warmstart.plotting import ARMS, COLORS, n_seeds
 from warmstart.runs import RunTable
 from warmstart.stats import mean_ci
@@ -36,10 +36,6 @@ from warmstart.units import unit_names
 from warmstart.verdicts import Contrast
 
 NAME = "regularised"
-ORDER = 115  # after the arena
-TITLE = "The regulariser on both arms (counterpoint)"
-CLAIM_WORD = "Claim tested"  # Zaidi et al.'s finding, per regulariser
-FACTOR = interventions.FIELDS  # a pair's arms may differ in these, besides parent (they share them here)
 
 
 def claims(cfg: dict) -> dict[str, str]:
@@ -50,16 +46,17 @@ def claims(cfg: dict) -> dict[str, str]:
     }
 
 
-def arena_arms(config: dict) -> dict[str, dict]:
-    return {arena.label(a): a for a in config["experiments"]["arena"]["arms"]}
+def arena_arms(cfg: dict) -> dict[str, dict]:
+    """The arena's arms by label."""
+    return {interventions.label(a): a for a in cfg["arena"]["arms"]}
 
 
-def check(cfg: dict, config: dict) -> None:
+def check(cfg: dict) -> None:
     """Each arm is an arm of the arena (checked as the arena checks them) that acts only during
     tuning, so that a fresh start can be given it; ``fresh`` holds one setting of the same
     intervention per arm, in the arena's grid; the fraction is the arena's (its warm runs are)."""
-    arena.check(config["experiments"]["arena"], config)
-    known = arena_arms(config)
+    arena.check_arms(cfg["arena"], cfg["model"])
+    known = arena_arms(cfg)
     for a in cfg["arms"]:
         if a not in known:
             raise ConfigError(f"config key experiments.regularised.arms: {a!r} is not an arm of experiments.arena ({', '.join(known)})")
@@ -67,18 +64,18 @@ def check(cfg: dict, config: dict) -> None:
         if iv.hooks is None or iv.at_start is not None or iv.variant is not None:
             raise ConfigError(f"config key experiments.regularised.arms: {a!r} does not act only during tuning; a fresh start "
                               "cannot be given it")  # fmt: skip
-    if cfg["fraction"] != config["experiments"]["arena"]["fraction"]:
+    if cfg["fraction"] != cfg["arena"]["fraction"]:
         raise ConfigError(f"config key experiments.regularised.fraction: {cfg['fraction']} must be the arena's "
-                          f"({config['experiments']['arena']['fraction']}): its warm runs are the arena's")  # fmt: skip
+                          f"({cfg['arena']['fraction']}): its warm runs are the arena's")  # fmt: skip
     if len(cfg["fresh"]) != len(cfg["arms"]):
         raise ConfigError(f"config key experiments.regularised.fresh: one setting per arm ({len(cfg['arms'])}), in the arms' order")
-    m = config["model"]
+    m = cfg["model"]
     for i, (a, f) in enumerate(zip(cfg["arms"], cfg["fresh"], strict=True)):
         problem = interventions.check(f, unit_names(m["name"], m["depth"]), m["name"])
         if problem or f.get("name") != known.get(a, {}).get("name"):
             where = f".{problem}" if problem else f": must be a setting of {a!r}"
             raise ConfigError(f"config key experiments.regularised.fresh[{i}]{where}")
-        grid = config["experiments"]["arena"]["grids"].get(f["name"], {})
+        grid = cfg["arena"]["grids"].get(f["name"], {})
         off = [k for k, values in grid.items() if f[k] not in values]
         if off:
             raise ConfigError(f"config key experiments.regularised.fresh[{i}].{off[0]}: {f[off[0]]} must be one of experiments.arena."
@@ -88,7 +85,7 @@ def check(cfg: dict, config: dict) -> None:
 def runs(t: RunTable, cfg: dict) -> None:
     s = t.setting()
     units = unit_names(s.model["name"], s.model["depth"])
-    known = arena_arms(t.config)
+    known = arena_arms(cfg)
     for seed in t.seeds(cfg):
         pre = t.pretrain(s, cfg["fraction"], seed)
         t.pair(NAME, seed, t.warm(s, pre, seed), t.fresh(s, seed), intervention="none")
@@ -147,11 +144,24 @@ def by_arm(tables: dict[str, pd.DataFrame], cfg: dict) -> plt.Figure:
     return fig
 
 
-FIGURES = {
-    "regularised": Figure(
-        by_arm,
-        ("final",),
-        "The warm-start gap (fresh minus warm, paired by seed, 95% interval) when both arms are trained with the same "
-        "regulariser, the arena's setting, against the gap without one; the band is the equivalence margin.",
-    )
-}
+EXPERIMENT = Experiment(
+    name=NAME,
+    order=115,
+    title="The regulariser on both arms (counterpoint)",
+    claims=claims,
+    runs=runs,
+    contrasts=contrasts,
+    figures={
+        "regularised": Figure(
+            by_arm,
+            ("final",),
+            "The warm-start gap (fresh minus warm, paired by seed, 95% interval) when both arms are trained with the same "
+            "regulariser, the arena's setting, against the gap without one; the band is the equivalence margin.",
+        )
+    },
+    factor=interventions.FIELDS,  # a pair's arms may differ in these, besides parent (they share them here)
+    check=check,
+    notes=notes,
+    claim_word="Claim tested",  # Zaidi et al.'s finding, per regulariser
+    reads=("arena", "model"),
+)

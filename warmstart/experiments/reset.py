@@ -13,31 +13,18 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from warmstart.experiments.base import Figure, gap, select
+from warmstart.experiments.base import Experiment, Figure, gap, model_setting, select
 from warmstart.interventions.reset import reset_path
 from warmstart.plotting import COLORS, CYCLE, fresh_band, n_seeds, summarise, yerr
-from warmstart.runs import RunTable, Setting
+from warmstart.runs import RunTable
 from warmstart.units import unit_names
 
 NAME = "reset"
-ORDER = 60  # its place in the summary
-FACTOR = {"reset", "reset_mode"}  # the run fields in which a pair's arms may differ, besides parent
-ONE_PARENT = True  # its arms are compared with each other: every warm arm of a seed starts from one pretraining
-TITLE = "Resetting units after pretraining"
-CLAIMS = {
-    "main": "Re-initialising the last unit(s) is not enough; resetting most of the network (the last 4-5 of 6 units) "
-    "recovers the accuracy of the fresh model (Berariu et al. 2021, Fig. 6)."
-}
-
-
-def setting(t: RunTable, cfg: dict) -> Setting:
-    """The study's setting with this experiment's ``model`` (width, depth), if it sets one."""
-    return t.setting(model=cfg.get("model") or None)
 
 
 def reset_sets(t: RunTable, cfg: dict) -> list[list[str]]:
     """The sets of units reset: the config's, else every suffix of the model's units, all last."""
-    s = setting(t, cfg)
+    s = model_setting(t, cfg)
     units = unit_names(s.model["name"], s.model["depth"])
     return cfg.get("sets") or [units[i:] for i in range(len(units) - 1, -1, -1)]
 
@@ -48,7 +35,7 @@ def modes(cfg: dict) -> list[str]:
 
 
 def runs(t: RunTable, cfg: dict) -> None:
-    s = setting(t, cfg)
+    s = model_setting(t, cfg)
     for seed in t.seeds(cfg):
         pre = t.pretrain(s, cfg["fraction"], seed)
         t.pair(NAME, seed, t.warm(s, pre, seed), t.fresh(s, seed), reset="none", reset_mode="none")
@@ -103,12 +90,25 @@ def by_set(tables: dict[str, pd.DataFrame], cfg: dict) -> plt.Figure:
     return fig
 
 
-FIGURES = {
-    "reset": Figure(
-        by_set,
-        ("final",),
-        "Final test accuracy when a set of units is re-initialised after pretraining, re-sampled from the initialisation "
-        "distribution (the paper's) or restored to the run's own initial values (the legend says which is the primary), "
-        "against the plain warm start and the fresh start (band) (Berariu et al. 2021, Fig. 6).",
-    )
-}
+EXPERIMENT = Experiment(
+    name=NAME,
+    order=60,
+    title="Resetting units after pretraining",
+    claims={
+        "main": "Re-initialising the last unit(s) is not enough; resetting most of the network (the last 4-5 of 6 units) "
+        "recovers the accuracy of the fresh model (Berariu et al. 2021, Fig. 6)."
+    },
+    runs=runs,
+    contrasts=contrasts,
+    figures={
+        "reset": Figure(
+            by_set,
+            ("final",),
+            "Final test accuracy when a set of units is re-initialised after pretraining, re-sampled from the initialisation "
+            "distribution (the paper's) or restored to the run's own initial values (the legend says which is the primary), "
+            "against the plain warm start and the fresh start (band) (Berariu et al. 2021, Fig. 6).",
+        )
+    },
+    factor=frozenset({"reset", "reset_mode"}),  # the run fields in which a pair's arms may differ, besides parent
+    one_parent=True,
+)

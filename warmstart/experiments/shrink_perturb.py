@@ -14,23 +14,15 @@ import pandas as pd
 
 from warmstart import interventions
 from warmstart.errors import ConfigError
-from warmstart.experiments.base import Figure, arms, gap, select
+from warmstart.experiments.base import Experiment, Figure, arms, gap, select
 from warmstart.plotting import COLORS, CYCLE, errorbar, fresh_band, n_seeds, summarise
 from warmstart.runs import RunTable
 from warmstart.verdicts import Contrast
 
 NAME = "shrink_perturb"
-ORDER = 90  # its place in the summary
-FACTOR = {"shrink", "perturb"}  # the run fields in which a pair's arms may differ, besides parent
-ONE_PARENT = True  # its arms are compared with each other: every warm arm of a seed starts from one pretraining
-TITLE = "Shrink & perturb"
-CLAIMS = {
-    "main": "Shrinking the pretrained weights and adding a little fresh-initialisation noise (theta <- lambda theta + sigma theta') "
-    "at the warm start recovers most of the fresh accuracy (Ash & Adams 2020)."
-}
 
 
-def check(cfg: dict, config: dict) -> None:
+def check(cfg: dict) -> None:
     """The tested setting is one of the grid's."""
     if cfg["primary"]["shrink"] not in cfg["shrink"] or cfg["primary"]["perturb"] not in cfg["perturb"]:
         raise ConfigError(
@@ -101,12 +93,26 @@ def by_shrink(tables: dict[str, pd.DataFrame], cfg: dict) -> plt.Figure:
     return fig
 
 
-FIGURES = {
-    "shrink_perturb": Figure(
-        by_shrink,
-        ("final",),
-        "Final test accuracy (left) and epochs to fit the training data (right) of shrink & perturb at the warm start against the "
-        "shrink factor, one line per perturbation scale, with the plain warm start and fresh for reference; the circled setting "
-        "is the one declared in the config and tested (Ash & Adams 2020).",
-    )
-}
+EXPERIMENT = Experiment(
+    name=NAME,
+    order=90,
+    title="Shrink & perturb",
+    claims={
+        "main": "Shrinking the pretrained weights and adding a little fresh-initialisation noise (theta <- lambda theta + sigma theta') "
+        "at the warm start recovers most of the fresh accuracy (Ash & Adams 2020)."
+    },
+    runs=runs,
+    contrasts=contrasts,
+    figures={
+        "shrink_perturb": Figure(
+            by_shrink,
+            ("final",),
+            "Final test accuracy (left) and epochs to fit the training data (right) of shrink & perturb at the warm start against the "
+            "shrink factor, one line per perturbation scale, with the plain warm start and fresh for reference; the circled setting "
+            "is the one declared in the config and tested (Ash & Adams 2020).",
+        )
+    },
+    factor=frozenset({"shrink", "perturb"}),  # the run fields in which a pair's arms may differ, besides parent
+    one_parent=True,
+    check=check,
+)

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from warmstart.errors import ConfigError
-from warmstart.experiments.base import Figure, gap, gaps, select
+from warmstart.experiments.base import Experiment, Figure, gap, gaps, select
 from warmstart.names import fraction_subset, segment
 from warmstart.plotting import COLORS, CYCLE, errorbar, fresh_band, n_seeds, summarise
 from warmstart.randomness import TUNE
@@ -26,19 +26,11 @@ from warmstart.runs import RunTable
 from warmstart.verdicts import Contrast
 
 NAME = "smooth_shift"
-ORDER = 30  # its place in the summary
-READ_AFTER = "shift_epochs"  # its arms are read only after the drift (the protocol declares it)
-FACTOR = {"shift"}  # the run fields in which a pair's arms may differ (the data schedule)
-TITLE = "A smooth shift of the data"
-CLAIMS = {
-    "main": "Drawing examples from the full set with probability 1 - gamma^(50 n/N), otherwise from the pretraining half, "
-    "also causes a gap: a smooth shift of the data distribution is enough, whether it fades fast or slowly (Berariu et al. 2021, Fig. 3)."
-}
 
 
-def check(cfg: dict, config: dict) -> None:
+def check(cfg: dict) -> None:
     """Both arms can be read after the drift, within the tuning cap."""
-    pr, t = config["protocol"], config["train"]
+    pr, t = cfg["protocol"], cfg["train"]
     if cfg["shift_epochs"] + pr["read"]["consecutive"] > t["tune_epochs"]:
         raise ConfigError(
             f"config key experiments.smooth_shift.shift_epochs: {cfg['shift_epochs']} plus protocol.read.consecutive "
@@ -93,11 +85,27 @@ def by_gamma(tables: dict[str, pd.DataFrame], cfg: dict) -> plt.Figure:
     return fig
 
 
-FIGURES = {
-    "smooth_shift": Figure(
-        by_gamma,
-        ("final",),
-        "Final test accuracy of one run whose data drift from the pretraining subset to the full set, p(n) = 1 - gamma^(50 n/N) "
-        "(inset), against gamma; the fresh start as a band (Berariu et al. 2021, Fig. 3).",
-    )
-}
+EXPERIMENT = Experiment(
+    name=NAME,
+    order=30,
+    title="A smooth shift of the data",
+    claims={
+        "main": "Drawing examples from the full set with probability 1 - gamma^(50 n/N), otherwise from the pretraining half, "
+        "also causes a gap: a smooth shift of the data distribution is enough, whether it fades fast or slowly "
+        "(Berariu et al. 2021, Fig. 3)."
+    },
+    runs=runs,
+    contrasts=contrasts,
+    figures={
+        "smooth_shift": Figure(
+            by_gamma,
+            ("final",),
+            "Final test accuracy of one run whose data drift from the pretraining subset to the full set, p(n) = 1 - gamma^(50 n/N) "
+            "(inset), against gamma; the fresh start as a band (Berariu et al. 2021, Fig. 3).",
+        )
+    },
+    factor=frozenset({"shift"}),  # the run fields in which a pair's arms may differ (the data schedule)
+    check=check,
+    read_after="shift_epochs",
+    reads=("protocol", "train"),
+)

@@ -17,8 +17,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from warmstart.experiments.base import Figure, arms, select
-from warmstart.experiments.reset import setting
+from warmstart.experiments.base import Experiment, Figure, arms, model_setting, select
 from warmstart.interventions.reset import reset_path
 from warmstart.plotting import COLORS, CYCLE, band, n_seeds
 from warmstart.runs import RunTable
@@ -27,18 +26,10 @@ from warmstart.units import unit_names
 from warmstart.verdicts import Contrast
 
 NAME = "speed"
-ORDER = 70  # its place in the summary
-FACTOR = {"reset", "reset_mode"}  # the run fields in which a pair's arms may differ, besides parent
-ONE_PARENT = True  # its arms are compared with each other: every warm arm of a seed starts from one pretraining
-TITLE = "Tuning speed when early units are kept"
-CLAIMS = {
-    "main": "Keeping the first 1-2 units and resetting the rest gives no noticeable speed-up of tuning over a fresh start "
-    "(Berariu et al. 2021, appendix Fig. 11)."
-}
 
 
 def runs(t: RunTable, cfg: dict) -> None:
-    s = setting(t, cfg)
+    s = model_setting(t, cfg)
     units = unit_names(s.model["name"], s.model["depth"])
     for seed in t.seeds(cfg):
         pre = t.pretrain(s, cfg["fraction"], seed)
@@ -95,12 +86,25 @@ def curves(tables: dict[str, pd.DataFrame], cfg: dict) -> plt.Figure:
     return fig
 
 
-FIGURES = {
-    "speed": Figure(
-        curves,
-        ("metrics", "final"),
-        "Training accuracy (eval mode, on the full training set) against tuning epoch when the first k units of the pretrained "
-        "model are kept and the others reset, against the plain warm start and fresh; right, epochs to fit (the first epoch at "
-        "the protocol's threshold, counted from 1), mean and 95% interval (Berariu et al. 2021, appendix Fig. 11).",
-    )
-}
+EXPERIMENT = Experiment(
+    name=NAME,
+    order=70,
+    title="Tuning speed when early units are kept",
+    claims={
+        "main": "Keeping the first 1-2 units and resetting the rest gives no noticeable speed-up of tuning over a fresh start "
+        "(Berariu et al. 2021, appendix Fig. 11)."
+    },
+    runs=runs,
+    contrasts=contrasts,
+    figures={
+        "speed": Figure(
+            curves,
+            ("metrics", "final"),
+            "Training accuracy (eval mode, on the full training set) against tuning epoch when the first k units of the pretrained "
+            "model are kept and the others reset, against the plain warm start and fresh; right, epochs to fit (the first epoch at "
+            "the protocol's threshold, counted from 1), mean and 95% interval (Berariu et al. 2021, appendix Fig. 11).",
+        )
+    },
+    factor=frozenset({"reset", "reset_mode"}),  # the run fields in which a pair's arms may differ, besides parent
+    one_parent=True,
+)

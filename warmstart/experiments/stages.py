@@ -13,7 +13,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from warmstart.experiments.base import Figure, gaps, select
+from warmstart.experiments.base import Experiment, Figure, gaps, select
 from warmstart.names import stages_group
 from warmstart.plotting import CYCLE, errorbar, fresh_band, n_seeds, summarise
 from warmstart.randomness import TUNE
@@ -21,13 +21,6 @@ from warmstart.runs import RunTable
 from warmstart.verdicts import Contrast
 
 NAME = "stages"
-ORDER = 40  # its place in the summary
-FACTOR: set[str] = set()  # the run fields in which a pair's arms may differ, besides parent
-TITLE = "Several pretraining stages and class imbalance"
-CLAIMS = {
-    "main": "Final test accuracy falls as the number of pretraining stages n grows, and more so for a smaller r "
-    "(more class imbalance between stages) (Berariu et al. 2021, Fig. 4)."
-}
 
 
 def runs(t: RunTable, cfg: dict) -> None:
@@ -77,11 +70,22 @@ def by_stages(tables: dict[str, pd.DataFrame], cfg: dict) -> plt.Figure:
     return fig
 
 
-FIGURES = {
-    "stages": Figure(
-        by_stages,
-        ("final",),
-        "Final test accuracy after n pretraining stages of growing, class-unbalanced data and tuning on the full set, one line "
-        "per r (the share of class-balanced data), against the fresh start (n = 0, band) (Berariu et al. 2021, Fig. 4).",
-    )
-}
+EXPERIMENT = Experiment(
+    name=NAME,
+    order=40,
+    title="Several pretraining stages and class imbalance",
+    claims={
+        "main": "Final test accuracy falls as the number of pretraining stages n grows, and more so for a smaller r "
+        "(more class imbalance between stages) (Berariu et al. 2021, Fig. 4)."
+    },
+    runs=runs,
+    contrasts=contrasts,
+    figures={
+        "stages": Figure(
+            by_stages,
+            ("final",),
+            "Final test accuracy after n pretraining stages of growing, class-unbalanced data and tuning on the full set, one line "
+            "per r (the share of class-balanced data), against the fresh start (n = 0, band) (Berariu et al. 2021, Fig. 4).",
+        )
+    },
+)

@@ -17,20 +17,13 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from warmstart.experiments.base import Figure, gap, select
+from warmstart.experiments.base import Experiment, Figure, gap, select
 from warmstart.names import fraction_subset
 from warmstart.plotting import COLORS, n_seeds, summarise, yerr
 from warmstart.randomness import PRETRAIN, TUNE
 from warmstart.runs import RunTable
 
 NAME = "table1"
-ORDER = 100  # its place in the summary
-FACTOR: set[str] = set()  # a pair's arms differ only in their parent (the pretraining)
-TITLE = "Ash & Adams Table 1"
-CLAIMS = {
-    "main": "Warm starts generalise worse than fresh starts for ResNet-18 and the MLP with SGD and Adam, each trained to 99% "
-    "training accuracy (Ash & Adams 2020, Table 1; logistic regression, convex, shows no gap: checked at its optimum)."
-}
 
 
 def runs(t: RunTable, cfg: dict) -> None:
@@ -76,16 +69,6 @@ def bars(tables: dict[str, pd.DataFrame], cfg: dict) -> plt.Figure:
     ax.legend()
     fig.suptitle(f"Ash & Adams Table 1: warm vs fresh ({n_seeds(f)} seeds)")
     return fig
-
-
-FIGURES = {
-    "table1": Figure(
-        bars,
-        ("final",),
-        "Test accuracy of warm and fresh starts, each trained until 99% training accuracy and read at the epoch it stopped, per "
-        "data set, model and optimiser, mean and 95% interval over seeds (Ash & Adams 2020, Table 1).",
-    )
-}
 
 
 # Ash & Adams 2020, Table 1 (random init / warm start, test accuracy in %), and the independent
@@ -174,7 +157,26 @@ def latex(t: pd.DataFrame) -> str:
     return head + "\n" + "\n".join(rows) + "\n\\bottomrule\n\\end{tabular}\n"
 
 
-TABLES = {  # extra outputs under results/tables/, each written from gap.csv
-    "table1.md": lambda table: markdown(measured(table)),
-    "table1.tex": lambda table: latex(measured(table)),
-}
+EXPERIMENT = Experiment(
+    name=NAME,
+    order=100,
+    title="Ash & Adams Table 1",
+    claims={
+        "main": "Warm starts generalise worse than fresh starts for ResNet-18 and the MLP with SGD and Adam, each trained to 99% "
+        "training accuracy (Ash & Adams 2020, Table 1; logistic regression, convex, shows no gap: checked at its optimum)."
+    },
+    runs=runs,
+    contrasts=contrasts,
+    figures={
+        "table1": Figure(
+            bars,
+            ("final",),
+            "Test accuracy of warm and fresh starts, each trained until 99% training accuracy and read at the epoch it stopped, per "
+            "data set, model and optimiser, mean and 95% interval over seeds (Ash & Adams 2020, Table 1).",
+        )
+    },
+    tables={  # extra outputs under results/tables/, each written from gap.csv
+        "table1.md": lambda table: markdown(measured(table)),
+        "table1.tex": lambda table: latex(measured(table)),
+    },
+)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from warmstart.experiments.base import Figure, arms, gap, gaps, select
+from warmstart.experiments.base import Experiment, Figure, arms, gap, gaps, select
 from warmstart.names import segment
 from warmstart.plotting import COLORS, errorbar, n_seeds, summarise
 from warmstart.randomness import TUNE
@@ -23,11 +23,6 @@ from warmstart.stats import mean_ci
 from warmstart.verdicts import Contrast
 
 NAME = "tune_lr"
-ORDER = 80  # its place in the summary
-FACTOR: set[str] = set()  # the run fields in which a pair's arms may differ, besides parent
-ONE_PARENT = True  # its arms are compared with each other: every warm arm of a seed starts from one pretraining
-TITLE = "A larger tuning learning rate"
-CLAIMS = {"main": "A 10x larger tuning learning rate substantially reduces the gap but does not close it (Berariu et al. 2021, Fig. 7)."}
 
 
 def runs(t: RunTable, cfg: dict) -> None:
@@ -76,11 +71,21 @@ def by_rate(tables: dict[str, pd.DataFrame], cfg: dict) -> plt.Figure:
     return fig
 
 
-FIGURES = {
-    "tune_lr": Figure(
-        by_rate,
-        ("final",),
-        "Final test accuracy of warm and fresh tuning against the multiplier of the tuning learning rate, mean and 95% interval "
-        "over seeds (Berariu et al. 2021, Fig. 7).",
-    )
-}
+EXPERIMENT = Experiment(
+    name=NAME,
+    order=80,
+    title="A larger tuning learning rate",
+    claims={"main": "A 10x larger tuning learning rate substantially reduces the gap but does not close it (Berariu et al. 2021, Fig. 7)."},
+    runs=runs,
+    contrasts=contrasts,
+    figures={
+        "tune_lr": Figure(
+            by_rate,
+            ("final",),
+            "Final test accuracy of warm and fresh tuning against the multiplier of the tuning learning rate, mean and 95% interval "
+            "over seeds (Berariu et al. 2021, Fig. 7).",
+        )
+    },
+    one_parent=True,
+    notes=notes,
+)

@@ -13,17 +13,13 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from warmstart.experiments.base import Figure, gap, gaps, select
+from warmstart.experiments.base import Experiment, Figure, gap, gaps, select
 from warmstart.plotting import CYCLE
 from warmstart.runs import RunTable
 from warmstart.stats import mean_ci
 from warmstart.verdicts import Contrast
 
 NAME = "width_depth"
-ORDER = 50  # its place in the summary
-FACTOR: set[str] = set()  # the run fields in which a pair's arms may differ, besides parent
-TITLE = "Width and depth"
-CLAIMS = {"main": "The gap persists for every width and depth tried (Berariu et al. 2021, Fig. 5)."}
 MEANING = {
     "mlp": ("hidden units per layer", "hidden layers"),
     "cnn": ("channels per layer", "conv layers"),
@@ -73,12 +69,20 @@ def by_size(tables: dict[str, pd.DataFrame], cfg: dict) -> plt.Figure:
     return fig
 
 
-FIGURES = {
-    "width_depth": Figure(
-        by_size,
-        ("final",),
-        "The paired gap (fresh - warm) with its 95% interval per width and depth of the study's model. On the default MLP, "
-        "width is hidden units per layer and depth the number of hidden layers, not the ResNet's w and d of Berariu et al. "
-        "2021, Fig. 5 (run configs/cifar10.yaml for those).",
-    )
-}
+EXPERIMENT = Experiment(
+    name=NAME,
+    order=50,
+    title="Width and depth",
+    claims={"main": "The gap persists for every width and depth tried (Berariu et al. 2021, Fig. 5)."},
+    runs=runs,
+    contrasts=contrasts,
+    figures={
+        "width_depth": Figure(
+            by_size,
+            ("final",),
+            "The paired gap (fresh - warm) with its 95% interval per width and depth of the study's model. On the default MLP, "
+            "width is hidden units per layer and depth the number of hidden layers, not the ResNet's w and d of Berariu et al. "
+            "2021, Fig. 5 (run configs/cifar10.yaml for those).",
+        )
+    },
+)

@@ -158,7 +158,7 @@ def figure_code(wildcards):
     editing one experiment's figure code (or the style) redraws that experiment's figures only.
     """
     name = FIGURES[wildcards.figure][0]
-    return code_version(experiments.owner(name), plotting, files=[plotting.STYLE])
+    return code_version(experiments.module(name), plotting, files=[plotting.STYLE])
 
 
 def targets():

@@ -5,7 +5,7 @@ rule figure:
         png=report(
             "results/figures/{figure}.png",
             caption="../report/figure.rst",
-            category=lambda w: experiments.owner(FIGURES[w.figure][0]).TITLE,
+            category=lambda w: experiments.title(FIGURES[w.figure][0]),
             labels=lambda w: {"figure": w.figure},
         ),
         pdf="results/figures/{figure}.pdf",

@@ -55,7 +55,7 @@ rule table:
         ENV
     params:
         experiment=lambda w: TABLES[w.table],
-        code=lambda w: code_version(experiments.MODULES[TABLES[w.table]]),
+        code=lambda w: code_version(experiments.module(TABLES[w.table])),
     script:
         "../scripts/table.py"
 
@@ -86,7 +86,7 @@ rule summary:
         code=code_version(experiments, summary_module),
         experiments=SETTINGS,
         protocol=config["protocol"],
-        stamp=protocol.stamp(config),
+        stamp=experiments.stamp(config),
         setting=setting_description(),
     script:
         "../scripts/summary.py"

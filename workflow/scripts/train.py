@@ -3,9 +3,9 @@ from pathlib import Path
 import torch
 
 from warmstart.execute import execute
+from warmstart.experiments import stamp
 from warmstart.jobs import job
 from warmstart.names import seed_dir
-from warmstart.protocol import stamp
 from warmstart.runs import from_identity
 
 with job(snakemake.log[0]):
