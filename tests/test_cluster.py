@@ -1,7 +1,8 @@
 """The workflow against a real single-node SLURM (tools/local-slurm.sh), and runs killed mid-way.
 
-The SLURM tests need root and Debian's slurm packages; they are skipped where SLURM cannot be
-started. CI (.ci/run) installs and starts it first."""
+The SLURM tests (marked ``slurm``) need root, Debian's slurm packages and the executor plugin; they
+skip, saying which is missing, where SLURM cannot be started, and start it in a fixture, never at
+import. CI (.ci/run) installs it first."""
 
 import json
 import os
@@ -16,6 +17,7 @@ import pandas as pd
 import pytest
 import torch
 import yaml
+from studies import copy_workflow
 from test_runs import study
 
 from warmstart import data, experiments, runs
@@ -27,23 +29,20 @@ ROOT = Path(__file__).resolve().parent.parent
 SLURM = ROOT / "tools/local-slurm.sh"
 
 
-def slurm_up() -> bool:
+@pytest.fixture(scope="module")
+def slurm():
+    """A running local SLURM with Snakemake's executor plugin, started here when it is installed
+    (root, tools/local-slurm.sh); the SLURM tests skip, saying why, without one."""
+    try:
+        import snakemake_executor_plugin_slurm  # noqa: F401
+    except ImportError:
+        pytest.skip('no snakemake-executor-plugin-slurm (pip install -e ".[cluster]")')
     if shutil.which("sinfo") is None or os.geteuid() != 0:
-        return False
+        pytest.skip("no local SLURM (needs root and Debian's slurm packages: tools/local-slurm.sh install)")
     if subprocess.run(["sinfo", "-h"], capture_output=True).returncode != 0:
         subprocess.run(["bash", str(SLURM), "start"], capture_output=True)
-    return subprocess.run(["sinfo", "-h"], capture_output=True).returncode == 0
-
-
-needs_slurm = pytest.mark.skipif(not slurm_up(), reason="no local SLURM (needs root and tools/local-slurm.sh)")
-
-
-def copy_workflow(dest: Path) -> Path:
-    for item in ("Snakefile", "config.yaml"):
-        shutil.copy(ROOT / item, dest / item)
-    for item in ("workflow", "configs", "envs", "slurm"):
-        shutil.copytree(ROOT / item, dest / item)
-    return dest
+    if subprocess.run(["sinfo", "-h"], capture_output=True).returncode != 0:
+        pytest.skip("local SLURM would not start (tools/local-slurm.sh start)")
 
 
 def cluster_config(workdir: Path, **train) -> str:
@@ -73,9 +72,9 @@ def run_on_slurm(workdir: Path, config: str) -> subprocess.CompletedProcess:
 
 
 @pytest.mark.slow
-@needs_slurm
-def test_the_study_runs_through_slurm_and_training_ran_as_slurm_jobs(tmp_path):
-    workdir = copy_workflow(tmp_path)
+@pytest.mark.slurm
+def test_the_study_runs_through_slurm_and_training_ran_as_slurm_jobs(slurm, tmp_path):
+    workdir = copy_workflow(tmp_path, "slurm")
     out = run_on_slurm(workdir, cluster_config(workdir, seeds_per_job=1))  # a shard per seed: jobs ready together
     assert out.returncode == 0, out.stderr[-4000:]
     r = workdir / "results"
@@ -89,10 +88,10 @@ def test_the_study_runs_through_slurm_and_training_ran_as_slurm_jobs(tmp_path):
 
 
 @pytest.mark.slow
-@needs_slurm
-def test_a_gpu_study_asks_slurm_for_one_gpu_per_training_job(tmp_path):
+@pytest.mark.slurm
+def test_a_gpu_study_asks_slurm_for_one_gpu_per_training_job(slurm, tmp_path):
     # gpus: 1 with device cpu: the submission path of a GPU study, on the fake gres GPUs
-    workdir = copy_workflow(tmp_path)
+    workdir = copy_workflow(tmp_path, "slurm")
     out = run_on_slurm(workdir, cluster_config(workdir, gpus=1))
     assert out.returncode == 0, out.stderr[-4000:]
     provenance = [json.loads(p.read_text()) for p in (workdir / "results/runs").rglob("provenance.json")]

@@ -1,8 +1,11 @@
-"""README's "Extending", done as a user would: a toy experiment (its module, its schema section, its
-entry in the tiny config: 3 files) and a toy intervention (its module, its test, its arena entry)
-added through the registries alone, then the tiny study run with them."""
+"""README's "Extending", done as a user would, on the finished tiny study: a toy experiment (its
+module, its schema section, its entry in the tiny config, the tiny run table's digest) and a toy
+intervention (its module, its test, its arena entry in the tiny config, the same digest) added
+through the registries alone; the files touched are counted against the README, the copy's own
+structure, protocol and config tests pass, and only the toy's runs train."""
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -10,21 +13,20 @@ from pathlib import Path
 
 import pytest
 import yaml
+from studies import planned, snakemake
+
+from warmstart import names
 
 ROOT = Path(__file__).resolve().parent.parent
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.workflow]
 
 EXPERIMENT = '''"""A toy experiment: the warm-start gap at one pretraining fraction."""
 
 import matplotlib.pyplot as plt
 
-from warmstart.experiments.base import Figure, gap, select
+from warmstart.experiments.base import Experiment, Figure, gap, select
 
 NAME = "toy"
-ORDER = 5
-TITLE = "A toy experiment"
-FACTOR: set[str] = set()
-CLAIMS = {"main": "Warm-starting from the toy fraction generalises worse than a fresh start."}
 
 
 def runs(t, cfg):
@@ -45,7 +47,15 @@ def draw(tables, cfg):
     return fig
 
 
-FIGURES = {"toy": Figure(draw, ("final",), "The toy experiment's test accuracies per arm.")}
+EXPERIMENT = Experiment(
+    name=NAME,
+    order=5,
+    title="A toy experiment",
+    claims={"main": "Warm-starting from the toy fraction generalises worse than a fresh start."},
+    runs=runs,
+    contrasts=contrasts,
+    figures={"toy": Figure(draw, ("final",), "The toy experiment's test accuracies per arm.")},
+)
 '''
 
 INTERVENTION = '''"""Scale at the warm start (a toy): every parameter theta <- factor * theta."""
@@ -84,48 +94,82 @@ def test_toy_scale_scales_every_parameter_of_the_warm_start(tmp_path):
 
 
 def run(workdir: Path, *args: str) -> subprocess.CompletedProcess:
-    env = os.environ | {"PYTHONPATH": str(workdir)}
-    return subprocess.run([sys.executable, "-m", *args], cwd=workdir, capture_output=True, text=True, env=env)
+    env = os.environ | {"PYTHONPATH": f"{workdir}{os.pathsep}{workdir / 'tests'}"}
+    return subprocess.run([sys.executable, *args], cwd=workdir, capture_output=True, text=True, env=env)
 
 
-def test_a_toy_experiment_and_a_toy_intervention_join_through_the_registries_alone(tmp_path):
-    for item in ("Snakefile", "config.yaml"):
-        shutil.copy(ROOT / item, tmp_path / item)
-    for item in ("workflow", "configs", "envs", "warmstart"):
-        shutil.copytree(ROOT / item, tmp_path / item, ignore=shutil.ignore_patterns("__pycache__"))
+def readme_files(what: str) -> int:
+    """The number of files the README's "Extending" says ``what`` (``experiment``, ``intervention``) takes."""
+    return int(re.search(rf"\*\*A new {what}\*\* \((\d+) files\)", (ROOT / "README.md").read_text()).group(1))
+
+
+def digest(workdir: Path) -> str:
+    code = "from test_protocol import CONFIGS, merged, run_table_digest; print(run_table_digest(merged(CONFIGS['tiny'])))"
+    out = run(workdir, "-c", code)
+    assert out.returncode == 0, out.stderr[-2000:]
+    return out.stdout.strip()
+
+
+def trained(jobs: dict[str, list[str]]) -> set[str]:
+    runs_ = {t.removeprefix("run=") for t in jobs.get("run", [])}
+    assert runs_ <= {r for t in jobs.get("train", []) for r in names.members(t.removeprefix("shard="))}
+    return runs_
+
+
+def test_a_toy_experiment_and_a_toy_intervention_join_through_the_registries_alone(tiny_study, tmp_path):
+    study = tmp_path / "study"
+    shutil.copytree(tiny_study, study, symlinks=True)
+    shutil.copytree(ROOT / "tests", study / "tests", ignore=shutil.ignore_patterns("__pycache__"))
+    old_digest = digest(study)
+    runs_before = set(run(study, "-c", RUNS).stdout.split())
+    touched: dict[str, set[str]] = {"experiment": set(), "intervention": set()}
+
+    def write(what: str, path: str, text: str) -> None:
+        (study / path).write_text(text)
+        touched[what].add(path)
+
     # the experiment: its module, its schema section, its entry in the tiny config
-    (tmp_path / "warmstart/experiments/toy.py").write_text(EXPERIMENT)
-    schema_file = tmp_path / "workflow/schemas/config.schema.yaml"
-    schema = yaml.safe_load(schema_file.read_text())
+    write("experiment", "warmstart/experiments/toy.py", EXPERIMENT)
+    schema = yaml.safe_load((study / "workflow/schemas/config.schema.yaml").read_text())
     schema["properties"]["experiments"]["properties"]["toy"] = {
         "type": "object", "additionalProperties": False,
         "properties": {"enabled": {"type": "boolean", "default": False}, "seeds": {"$ref": "#/$defs/seeds"},
                        "fraction": {"$ref": "#/$defs/fraction", "default": 0.5}},
     }  # fmt: skip
-    schema_file.write_text(yaml.safe_dump(schema, sort_keys=False))
-    tiny_file = tmp_path / "configs/tiny.yaml"
-    tiny = yaml.safe_load(tiny_file.read_text())
-    tiny["experiments"]["toy"] = {"enabled": True, "fraction": 0.25}
-    # the intervention: its module, its test, its entry in the arena
-    (tmp_path / "warmstart/interventions/toy_scale.py").write_text(INTERVENTION)
-    (tmp_path / "tests").mkdir()
-    (tmp_path / "tests/test_toy_scale.py").write_text(INTERVENTION_TEST)
+    write("experiment", "workflow/schemas/config.schema.yaml", yaml.safe_dump(schema, sort_keys=False))
+    tiny = yaml.safe_load((study / "configs/tiny.yaml").read_text())
+    tiny["experiments"]["toy"] = {"enabled": True, "fraction": 0.75}  # a pretraining the study lacks
+    write("experiment", "configs/tiny.yaml", yaml.safe_dump(tiny, sort_keys=False))
+    # the intervention: its module, its test, its entry in the arena of the tiny config
+    write("intervention", "warmstart/interventions/toy_scale.py", INTERVENTION)
+    write("intervention", "tests/test_toy_scale.py", INTERVENTION_TEST)
     tiny["experiments"]["arena"]["arms"].append({"name": "toy_scale", "factor": 0.9})
-    tiny_file.write_text(yaml.safe_dump(tiny, sort_keys=False))
-    # the run itself: the tiny study with only these two experiments (a scaffold, not part of the extension)
-    only = {"diagnostics": {"enabled": False}, "experiments": {n: {"enabled": n in ("toy", "arena")} for n in tiny["experiments"]}}
-    (tmp_path / "configs/only.yaml").write_text(yaml.safe_dump(only))
+    write("intervention", "configs/tiny.yaml", yaml.safe_dump(tiny, sort_keys=False))
+    # both change the tiny study's run table, whose digest the protocol test holds: the same file for both
+    new_digest = digest(study)
+    assert new_digest != old_digest
+    protocol_test = (study / "tests/test_protocol.py").read_text()
+    for what in touched:
+        write(what, "tests/test_protocol.py", protocol_test.replace(f'"tiny": "{old_digest}"', f'"tiny": "{new_digest}"'))
+    assert {what: len(files) for what, files in touched.items()} == {w: readme_files(w) for w in touched}
 
-    test = run(tmp_path, "pytest", "-q", "-p", "no:cacheprovider", "tests/test_toy_scale.py")
-    assert test.returncode == 0, test.stdout[-2000:]
-    out = run(tmp_path, "snakemake", "--cores", "2", "--configfile", "configs/tiny.yaml", "configs/only.yaml")
+    tests = ("tests/test_protocol.py", "tests/test_structure.py", "tests/test_config.py", "tests/test_toy_scale.py")
+    out = run(study, "-m", "pytest", "-q", "-p", "no:cacheprovider", *tests)
+    assert out.returncode == 0, out.stdout[-3000:]
+    new_runs = set(run(study, "-c", RUNS).stdout.split()) - runs_before
+    assert new_runs and trained(planned(study)) == new_runs  # only the toy's runs train
+    out = snakemake(study, "--cores", "2", "--configfile", "configs/tiny.yaml")
     assert out.returncode == 0, out.stderr[-3000:]
-    summary = (tmp_path / "results/summary.md").read_text()
-    assert "## A toy experiment (`toy`)" in summary and summary.index("(`toy`)") < summary.index("(`arena`)")  # its ORDER
-    toy = summary[summary.index("(`toy`)") : summary.index("(`arena`)")]
+    summary = (study / "results/summary.md").read_text()
+    assert "## A toy experiment (`toy`)" in summary and summary.index("(`toy`)") < summary.index("(`fraction`)")  # its order
+    toy = summary[summary.index("(`toy`)") : summary.index("(`fraction`)")]
     assert "Warm-starting from the toy fraction" in toy and "**Verdict: " in toy and "toy gap" in toy
     assert "toy_scale (factor 0.9) closes the warm-start gap" in summary
-    assert (tmp_path / "results/figures/toy.png").stat().st_size > 0
-    final = (tmp_path / "results/tables/final.csv").read_text()
-    assert "toy,fraction=0.25,warm," in final and ",toy_scale," in final
-    assert (tmp_path / "results/runs/mnist1d/mlp/adam/warm/fraction~0.5/toy_scale-factor~0.9/seed~0/model.pt").exists()
+    assert (study / "results/figures/toy.png").stat().st_size > 0
+    final = (study / "results/tables/final.csv").read_text()
+    assert "toy,fraction=0.75,warm," in final and ",toy_scale," in final
+    assert (study / "results/runs/mnist1d/mlp/adam/warm/fraction~0.5/toy_scale-factor~0.9/seed~0/model.pt").exists()
+    assert planned(study) == {}
+
+
+RUNS = "from test_runs import study; from warmstart import experiments; print(*experiments.build(study()).runs)"

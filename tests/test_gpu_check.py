@@ -20,6 +20,7 @@ import gpu_check  # noqa: E402
 
 
 @pytest.mark.slow
+@pytest.mark.gpu_rehearsal
 def test_the_gpu_check_rehearsed_on_the_cpu_measures_every_part(tmp_path):
     out, work = tmp_path / "out", tmp_path / "work"
     parts = list(gpu_check.PARTS)
@@ -58,6 +59,7 @@ def _left(work: Path) -> list[str]:
 
 
 @pytest.mark.slow
+@pytest.mark.gpu_rehearsal
 def test_a_study_past_its_budget_is_stopped_with_its_processes(tmp_path):
     work = tmp_path / "study"
     cfg = gpu_check.config_file(tmp_path / "c.yaml", gpu_check.only_fraction("fp32", gpu_check.sizes(True), True))
@@ -68,6 +70,7 @@ def test_a_study_past_its_budget_is_stopped_with_its_processes(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.gpu_rehearsal
 def test_the_time_limit_stops_the_study_under_way_and_keeps_the_json(tmp_path):
     """SIGTERM (what ``timeout`` sends at the limit) during the default part: its study is stopped
     with its jobs, its record says so, and the JSON is written."""

@@ -222,3 +222,16 @@ def test_a_run_trained_otherwise_than_planned_is_caught_and_an_older_provenance_
     older = {k: v for k, v in trained.items() if k not in ("augment", "corrupt_labels")}
     assert runs.drift(spec, older) == {}
     assert runs.drift(spec, trained | {"precision": "bf16"}) == {"precision": ("bf16", "fp32")}
+
+
+def test_the_arena_and_the_chain_diagnose_their_first_seeds_whatever_they_are():
+    """``diagnostics_seeds: N`` is an experiment's first N seeds: a study on seeds 3000 and up
+    diagnoses 3000.., not the absent 0..N-1 (which left nothing to diagnose and crashed the tables)."""
+    config = study(arena={"seeds": [3000, 3001, 3002]}, chain={"seeds": [3005, 3006]})
+    config["experiments"]["arena"]["diagnostics_seeds"] = 2
+    config["experiments"]["chain"]["diagnostics_seeds"] = 1
+    table = experiments.build(config)
+    seeds = {e: {d["seed"] for d in table.diagnose if d["experiment"] == e} for e in ("arena", "chain")}
+    assert seeds == {"arena": {3000, 3001}, "chain": {3005}}
+    config["experiments"]["arena"]["diagnostics_seeds"] = [3001, 7]  # a list: those of its seeds
+    assert {d["seed"] for d in experiments.build(config).diagnose if d["experiment"] == "arena"} == {3001}

@@ -163,6 +163,7 @@ def test_channels_last_changes_the_layout_not_the_result():
 
 
 @pytest.mark.slow
+@pytest.mark.slow_unit
 def test_compiled_training_matches_eager(mnist1d_file):
     d = data.load(mnist1d_file)
     eager_model, eager = _run(d, epochs=2)

@@ -101,6 +101,7 @@ def test_an_identity_is_a_check_outside_the_family_and_the_verdict():
 
 
 @pytest.mark.slow
+@pytest.mark.slow_unit
 def test_rules_under_no_effect_and_a_planted_one():
     """200 simulated studies with the default's structure (shared fresh runs, seed effects) and 32
     seeds, judged through each experiment module's own contrasts. With no effect anywhere, every

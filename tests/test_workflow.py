@@ -1,16 +1,15 @@
 """The workflow itself, through `python -m snakemake`, on the tiny config in a temporary copy."""
 
 import json
-import os
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
 import yaml
+from studies import planned, snakemake
 from test_runs import study
 
 from warmstart import experiments, interventions, names, runs
@@ -19,13 +18,7 @@ from warmstart.experiments import EXPERIMENTS, chain
 from warmstart.tables import DIAGNOSTICS_COLUMNS, FINAL_COLUMNS, GAP_COLUMNS, TIMING_COLUMNS
 
 ROOT = Path(__file__).resolve().parent.parent
-pytestmark = pytest.mark.slow
-
-
-def snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess:
-    """Snakemake in ``workdir``, importing the copy of the library there (so a test may edit it)."""
-    env = os.environ | {"PYTHONPATH": str(workdir)}
-    return subprocess.run([sys.executable, "-m", "snakemake", *args], cwd=workdir, capture_output=True, text=True, env=env)
+pytestmark = [pytest.mark.slow, pytest.mark.workflow]
 
 
 def variant(workdir: Path, name: str, edit) -> str:
@@ -36,30 +29,10 @@ def variant(workdir: Path, name: str, edit) -> str:
     return f"configs/{name}.yaml"
 
 
-def planned(workdir: Path, config: str = "configs/tiny.yaml") -> dict[str, list[str]]:
-    """Jobs a dry run would execute: rule -> list of wildcard strings."""
-    out = snakemake(workdir, "-n", "--configfile", config)
-    assert out.returncode == 0, out.stderr + out.stdout
-    jobs: dict[str, list[str]] = {}
-    for block in re.split(r"\n(?=(?:local)?rule \w+:)", out.stdout):
-        m = re.match(r"(?:local)?rule (\w+):", block.strip())
-        if m:
-            w = re.search(r"wildcards: (.*)", block)
-            jobs.setdefault(m.group(1), []).append(w.group(1) if w else "")
-    jobs.pop("all", None)
-    return jobs
-
-
 @pytest.fixture(scope="module")
-def workdir(tmp_path_factory):
-    d = tmp_path_factory.mktemp("workflow")
-    for item in ("Snakefile", "config.yaml"):
-        shutil.copy(ROOT / item, d / item)
-    for item in ("workflow", "configs", "envs", "warmstart"):
-        shutil.copytree(ROOT / item, d / item, ignore=shutil.ignore_patterns("__pycache__"))
-    out = snakemake(d, "--cores", "2", "--configfile", "configs/tiny.yaml")
-    assert out.returncode == 0, out.stderr[-3000:]
-    return d
+def workdir(tiny_study):
+    """The finished tiny study (trained once per session, conftest.py)."""
+    return tiny_study
 
 
 def test_the_whole_study_runs_and_writes_the_contract_tables(workdir):
@@ -270,12 +243,12 @@ EVERY_FIGURE = set(experiments.figures(study()))
 @pytest.mark.parametrize(
     "path,figures,others",
     [
-        # its figure and those of the experiments that use its code (speed builds on reset; the arena and the chain take
-        # resets from the intervention registry, not from this module), its verdicts (the module holds them) with what
-        # reads them (the overview, Table 1's table): no training
+        # its figure (no other experiment uses its code: speed shares its runs through the run table, the arena and the chain
+        # take resets from the intervention registry), its verdicts (the module holds them) with what reads them (the
+        # overview, Table 1's table): no training
         (
             "warmstart/experiments/reset.py",
-            {"reset", "speed", "primary"},
+            {"reset", "primary"},
             {"gap", "summary", "table"},
         ),
         ("warmstart/summary.py", set(), {"summary"}),
@@ -306,3 +279,37 @@ def test_bad_config_stops_before_anything_runs_with_one_line(tmp_path, workdir):
     errors = [line for line in (out.stderr + out.stdout).splitlines() if line.startswith("Error")]
     assert errors == ["Error: config key experiments.fraction.fractions[0]: 1.5 is greater than or equal to the maximum of 1"]
     assert "Traceback" not in out.stderr
+
+
+def test_a_missing_data_set_is_named_on_the_console_in_one_line_and_nothing_is_written(workdir, tmp_path):
+    """The job's one-line error reaches the console through its log (``show-failed-logs`` in the
+    workflow profile: with any executor, SLURM's too), with no traceback, and no data file is left."""
+    absent = tmp_path / "no-cifar"
+    config = variant(workdir, "nocifar", lambda c: c.update(dataset={"name": "cifar10", "root": str(absent), "download": False}))
+    out = snakemake(workdir, "--cores", "1", "--configfile", config, "results/data/cifar10/data.pt")
+    assert out.returncode != 0
+    console = out.stdout + out.stderr
+    shown = console[console.index("Logfile results/logs/prepare_data/cifar10.log:") :].splitlines()
+    assert shown[2].startswith(f"Error: cifar10: not found in {absent} and download disabled (dataset.download: false); expected ")
+    assert "Traceback" not in console
+    assert not (workdir / "results/data/cifar10").exists() or not list((workdir / "results/data/cifar10").iterdir())
+
+
+def test_a_study_with_no_run_to_diagnose_runs_through(workdir, tmp_path):
+    """Diagnostics off, the arena and the chain diagnosing no seed: no diagnostics table, no
+    diagnostics figure, and the rest of the study's tables and summary (on a copy of the finished
+    study: its runs are trained, its tables are redone)."""
+    copy = tmp_path / "study"
+    shutil.copytree(workdir, copy, symlinks=True)
+
+    def off(c):
+        c["diagnostics"]["enabled"] = False
+        c["experiments"]["arena"]["diagnostics_seeds"] = 0
+        c["experiments"]["chain"]["diagnostics_seeds"] = 0
+
+    config = variant(copy, "nodiag", off)
+    jobs = planned(copy, config)
+    assert "train" not in jobs and "diagnose" not in jobs and "diagnostics_table" not in jobs
+    out = snakemake(copy, "--cores", "2", "--configfile", config)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert "## The hypothesis" not in (copy / "results/summary.md").read_text() and planned(copy, config) == {}

@@ -1,4 +1,4 @@
-"""The result tables of design.md's contract, from per-run metrics and the run table's rows.
+"""The result tables (their columns are a contract: README, "what comes out"), from per-run metrics and the run table's rows.
 
 * ``final``: one row per (experiment, condition, arm, seed). Every tuning run is stopped and read
   by the protocol's rule (``warmstart.protocol``; the run's ``stop``: ``consecutive`` epochs whose

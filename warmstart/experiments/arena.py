@@ -32,7 +32,7 @@ import pandas as pd
 
 from warmstart import interventions
 from warmstart.errors import ConfigError
-from warmstart.experiments.base import Experiment, Figure, arms, select
+from warmstart.experiments.base import Experiment, diagnosed_seeds, Figure, arms, select
 from warmstart.names import condition, value
 from warmstart.plotting import ARMS, COLORS, n_seeds, summarise
 from warmstart.runs import RunTable, Setting
@@ -104,7 +104,7 @@ def runs(t: RunTable, cfg: dict) -> None:
     """Every arm's pairs; the first ``diagnostics_seeds`` seeds' runs are diagnosed at their end
     (every arm, the plain warm start and fresh: ``t.diagnose``)."""
     s = t.setting()
-    diagnosed = set(t.seeds({"seeds": cfg["diagnostics_seeds"]}))
+    diagnosed = diagnosed_seeds(t, cfg)
     for seed in t.seeds(cfg):
         pre = t.pretrain(s, cfg["fraction"], seed)
         fresh, plain = t.fresh(s, seed), t.warm(s, pre, seed)

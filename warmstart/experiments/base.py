@@ -123,6 +123,14 @@ def model_setting(t: RunTable, cfg: dict) -> Setting:
     return t.setting(model=cfg.get("model") or None)
 
 
+def diagnosed_seeds(t: RunTable, cfg: dict) -> set[int]:
+    """The seeds of an experiment whose runs are diagnosed (its ``diagnostics_seeds``): N, its first
+    N seeds (whatever they are: a study of seeds 3000-3031 diagnoses 3000-3003); a list, those of
+    them that are its seeds."""
+    n, seeds = cfg["diagnostics_seeds"], t.seeds(cfg)
+    return set(seeds[:n]) if isinstance(n, int) else set(t.seeds({"seeds": n})) & set(seeds)
+
+
 def select(final: pd.DataFrame, experiment: str, **where: object) -> pd.DataFrame:
     """The rows of ``experiment`` whose parameters equal ``where``, exactly: a value keeps its float
     from the config through the tables (``tables.read`` reads them back exactly)."""

@@ -27,7 +27,7 @@ import pandas as pd
 from warmstart import interventions
 from warmstart.errors import ConfigError
 from warmstart.experiments import arena
-from warmstart.experiments.base import Experiment, Figure, gap, gaps, select
+from warmstart.experiments.base import Experiment, diagnosed_seeds, Figure, gap, gaps, select
 from warmstart.names import condition, fraction_subset
 from warmstart.plotting import ARMS, COLORS, errorbar, n_seeds, summarise
 from warmstart.randomness import CHAIN
@@ -73,7 +73,7 @@ def runs(t: RunTable, cfg: dict) -> None:
     arms = {interventions.label(a): a for a in cfg["arena"]["arms"]}
     units = unit_names(s.model["name"], s.model["depth"])
     chains = {"warm": {}} | {label: interventions.fields(arms[label], units) for label in cfg["arms"]}
-    diagnosed = set(t.seeds({"seeds": cfg["diagnostics_seeds"]}))
+    diagnosed = diagnosed_seeds(t, cfg)
     for seed in t.seeds(cfg):
         first = round_run(t, s, cfg, "fresh", 1, seed, None)
         previous = dict.fromkeys(chains, first)
@@ -192,6 +192,7 @@ EXPERIMENT = Experiment(
             "training examples outside the previous rounds' chunks: fraction of dead units, effective and stable rank (Kumar et "
             "al. 2021) of the penultimate features, weight norm, distance from the initialisation, gradient norm and top "
             "Hessian eigenvalue, mean and 95% interval over the diagnosed seeds.",
+            when=lambda cfg: cfg["diagnostics_seeds"] != 0,
         ),
     },
     factor=interventions.FIELDS,  # a pair's arms may differ in these, besides parent
