@@ -32,7 +32,7 @@ import pandas as pd
 
 from warmstart import interventions
 from warmstart.errors import ConfigError
-from warmstart.experiments.base import Experiment, diagnosed_seeds, Figure, arms, select
+from warmstart.experiments.base import Experiment, Figure, arms, diagnosed_seeds, select
 from warmstart.names import condition, value
 from warmstart.plotting import ARMS, COLORS, n_seeds, summarise
 from warmstart.runs import RunTable, Setting

@@ -27,7 +27,7 @@ import pandas as pd
 from warmstart import interventions
 from warmstart.errors import ConfigError
 from warmstart.experiments import arena
-from warmstart.experiments.base import Experiment, diagnosed_seeds, Figure, gap, gaps, select
+from warmstart.experiments.base import Experiment, Figure, diagnosed_seeds, gap, gaps, select
 from warmstart.names import condition, fraction_subset
 from warmstart.plotting import ARMS, COLORS, errorbar, n_seeds, summarise
 from warmstart.randomness import CHAIN
