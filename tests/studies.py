@@ -15,6 +15,7 @@ WORKFLOW = ("Snakefile", "config.yaml", "workflow", "configs", "envs", "profiles
 
 def copy_workflow(dest: Path, *extra: str) -> Path:
     """The workflow's files (and ``extra`` ones: ``warmstart``, ``tests``, ``slurm``) copied into ``dest``."""
+    dest.mkdir(parents=True, exist_ok=True)
     for item in (*WORKFLOW, *extra):
         src = ROOT / item
         if src.is_dir():

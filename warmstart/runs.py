@@ -93,6 +93,7 @@ class RunTable:
         self.runs: dict[str, dict] = {}
         self.rows: list[dict] = []
         self.diagnose: list[dict] = []
+        self.diagnosed_by: set[str] = set()  # the experiments that added runs to diagnose
 
     def diagnose_jobs(self) -> dict[str, dict]:
         """One diagnosis per run of ``diagnose`` (a run several experiments diagnose, as the arena's

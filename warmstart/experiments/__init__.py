@@ -2,8 +2,9 @@
 says what it declares), and the study's run table built from them.
 
 Adding an experiment: write its module here (it is found by itself: every module of this package
-whose ``EXPERIMENT`` is an ``Experiment``), add its section to the config schema and to
-``configs/tiny.yaml``. Everything else (rules, figures, tables, summary) follows.
+whose ``EXPERIMENT`` is an ``Experiment`` named as its file), add its section to the config schema
+and to ``configs/tiny.yaml``, and the tiny run table's new digest to ``tests/test_protocol.py``.
+Everything else (rules, figures, tables, summary) follows.
 
 The registry hands an experiment's functions exactly its own config section, the study keys and
 the sections it declares in ``reads`` (``settings``, ``Settings``), nothing else.
@@ -11,6 +12,7 @@ the sections it declares in ``reads`` (``settings``, ``Settings``), nothing else
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import importlib
 import json
@@ -33,7 +35,14 @@ def discover() -> dict[str, Experiment]:
     """Every experiment of this package (a module whose ``EXPERIMENT`` is an ``Experiment``), by
     ``order``; what an experiment ``needs`` must come before it."""
     modules = [importlib.import_module(f"{__name__}.{m.name}") for m in pkgutil.iter_modules(__path__)]
-    found = sorted((e for m in modules if isinstance(e := m.__dict__.get("EXPERIMENT"), Experiment)), key=lambda e: (e.order, e.name))
+    found = []
+    for m in modules:
+        e = m.__dict__.get("EXPERIMENT")
+        if isinstance(e, Experiment):
+            if e.name != m.__name__.rsplit(".", 1)[1]:
+                raise ValueError(f"experiments: {m.__name__} declares the experiment {e.name!r}; an experiment's module is named as it")
+            found.append(e)
+    found.sort(key=lambda e: (e.order, e.name))
     for i, e in enumerate(found):  # enabled() decides in this order: what an experiment needs must come before it
         later = [n for n in e.needs if n not in [f.name for f in found[:i]]]
         if later:
@@ -63,18 +72,26 @@ def enabled(config: dict) -> list[str]:
 
 def settings(config: dict, name: str) -> dict:
     """What experiment ``name``'s runs, verdicts and figures read, as a plain dict (a rule's
-    ``params``): its config section, the study-level keys of ``base.study_keys``, and each section
-    it ``reads`` under that section's name (another experiment's by the experiment's name, with its
-    ``seeds``, the study's where it sets none)."""
-    reads = {r: {"seeds": config["seeds"]} | section(config, r) if r in REGISTRY else config[r] for r in REGISTRY[name].reads}
-    return dict(section(config, name)) | study_keys(config) | reads
+    ``params``): its config section, the study-level keys of ``base.study_keys``, and what it
+    ``reads``: another experiment's section under that experiment's name (with its ``seeds``, the
+    study's where it sets none), a top-level section under its name, a key of one (``train.tune_epochs``)
+    under its section's name; copies, so that nothing an experiment does changes the config."""
+    out = copy.deepcopy(dict(section(config, name))) | study_keys(config)
+    for r in REGISTRY[name].reads:
+        if r in REGISTRY:
+            out[r] = copy.deepcopy({"seeds": config["seeds"]} | section(config, r))
+            continue
+        top, _, key = r.partition(".")
+        value = copy.deepcopy(config[top][key] if key else config[top])
+        out[top] = out.get(top, {}) | {key: value} if key else value
+    return out
 
 
 def guard(name: str, cfg: dict) -> Settings:
     """``cfg`` (experiment ``name``'s ``settings``) as that experiment sees it: a read of any
     other section of the config, or of another experiment's, fails with a line naming it."""
     e = REGISTRY[name]
-    hidden = (set(TOP_SECTIONS) | set(REGISTRY)) - {name, e.section, *e.reads}
+    hidden = (set(TOP_SECTIONS) | set(REGISTRY)) - {name, e.section, *(r.split(".")[0] for r in e.reads)}
     return Settings(cfg, name, hidden - set(cfg))
 
 
@@ -107,14 +124,16 @@ def title(name: str) -> str:
     return overview.TITLE if name == "overview" else REGISTRY[name].title
 
 
-def figures(config: dict) -> dict[str, tuple[str, Figure]]:
-    """Every figure of the enabled experiments, and the overview of their primary contrasts that
-    opens the summary: figure name -> (owner, ``Figure``)."""
+def figures(config: dict, table: RunTable | None = None) -> dict[str, tuple[str, Figure]]:
+    """Every figure of the enabled experiments (one drawn from the diagnostics table only where its
+    experiment diagnoses a run of ``table``, the study's run table), and the overview of their
+    primary contrasts that opens the summary: figure name -> (owner, ``Figure``)."""
+    diagnosed = (table or build(config)).diagnosed_by
     out = {
         fig: (name, f)
         for name in enabled(config)
         for fig, f in REGISTRY[name].figures.items()
-        if f.when is None or f.when(view(config, name))
+        if "diagnostics" not in f.tables or name in diagnosed
     }
     return out | {fig: ("overview", f) for fig, f in overview.FIGURES.items()}
 
@@ -137,7 +156,10 @@ def build(config: dict) -> RunTable:
     """The run table of every enabled experiment of ``config``, and the runs to diagnose."""
     table = RunTable(config)
     for name in enabled(config):
+        before = len(table.diagnose)
         REGISTRY[name].runs(table, view(config, name))
+        if len(table.diagnose) > before:
+            table.diagnosed_by.add(name)
     return table
 
 

@@ -280,7 +280,6 @@ EXPERIMENT = Experiment(
             "pretrained on: stable rank (Kumar et al. 2021) and effective rank of the penultimate features, fraction of dead "
             "units, weight norm, distance from the initialisation, gradient norm and top Hessian eigenvalue; mean and 95% "
             "interval over the diagnosed seeds.",
-            when=lambda cfg: cfg["diagnostics_seeds"] != 0,
         ),
     },
     factor=interventions.FIELDS,  # a pair's arms may differ in these, besides parent

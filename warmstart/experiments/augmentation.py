@@ -119,5 +119,5 @@ EXPERIMENT = Experiment(
     check=check,
     notes=notes,
     claim_word="Claim tested",
-    reads=("dataset",),
+    reads=("dataset.name",),
 )

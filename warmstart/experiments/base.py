@@ -5,8 +5,9 @@ An experiment module (found by the registry, ``warmstart.experiments``) ends wit
 ``EXPERIMENT = Experiment(...)``, which declares everything the registry, the tables, the summary
 and the protocol know of it; every default is the dataclass's. ``cfg``, what its functions are
 given, is ``Settings``: its own config section, the study-level keys of ``study_keys``, and the
-sections it declares in ``reads`` (another experiment's by its name, or a top-level section of
-the config: ``model``, ``train``, ...), nothing else; asking for another section fails.
+sections or keys it declares in ``reads`` (another experiment's section by its name, or a
+top-level section of the config or a key of one: ``model``, ``train.tune_epochs``), nothing else;
+asking for another section fails.
 ``tables`` holds ``final`` (and ``diagnostics``, ``timing`` where they exist).
 """
 
@@ -24,15 +25,14 @@ from warmstart.verdicts import Contrast
 @dataclass(frozen=True)
 class Figure:
     """One figure: ``draw(tables, cfg)`` returns a matplotlib figure drawn from the named
-    ``tables`` (``final``, ``metrics``, ``diagnostics``, ``timing``); ``caption`` is its caption in
-    the report; ``readme``: shown in the README (``snakemake docs`` copies it into ``docs/``);
-    ``when(cfg)``: whether the experiment's settings draw it at all (``None``: always)."""
+    ``tables`` (``final``, ``metrics``, ``diagnostics``, ``timing``: one drawn from ``diagnostics``
+    exists only where its experiment diagnoses a run); ``caption`` is its caption in the report;
+    ``readme``: shown in the README (``snakemake docs`` copies it into ``docs/``)."""
 
     draw: Callable
     tables: tuple[str, ...]
     caption: str
     readme: bool = False
-    when: Callable[[dict], bool] | None = None
 
 
 @dataclass(frozen=True)
@@ -53,7 +53,9 @@ class Experiment:
       verdicts in its own words; ``tables``: file name under ``results/tables/`` -> a function of
       ``gap.csv`` giving its text; ``read_after``: the key of its section holding the epoch after
       which its arms are read (part of the protocol);
-    * ``reads``: the config sections it may see besides its own; ``section``: its own top-level
+    * ``reads``: the config sections it may see besides its own (``arena``, another experiment's;
+      ``model``, a top-level one), or single keys of one (``train.tune_epochs``: only what decides
+      its results, so that a speed setting reruns none of its tables); ``section``: its own top-level
       section, if not ``experiments.<name>``; ``needs``: experiments it needs (of lower ``order``);
       ``pairs``: whether it adds pairs of its own (the hypothesis reads the fraction experiment's).
     """

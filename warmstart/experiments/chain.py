@@ -192,7 +192,6 @@ EXPERIMENT = Experiment(
             "training examples outside the previous rounds' chunks: fraction of dead units, effective and stable rank (Kumar et "
             "al. 2021) of the penultimate features, weight norm, distance from the initialisation, gradient norm and top "
             "Hessian eigenvalue, mean and 95% interval over the diagnosed seeds.",
-            when=lambda cfg: cfg["diagnostics_seeds"] != 0,
         ),
     },
     factor=interventions.FIELDS,  # a pair's arms may differ in these, besides parent

@@ -242,5 +242,5 @@ EXPERIMENT = Experiment(
     needs=("fraction",),  # it diagnoses the fraction experiment's runs: on only when that one is
     pairs=False,  # it adds no pairs of its own (its rows are the fraction experiment's)
     inputs=("final", "diagnostics"),
-    reads=("fraction", "train"),
+    reads=("fraction", "train.snapshot_epochs", "train.tune_epochs"),
 )

@@ -149,5 +149,5 @@ EXPERIMENT = Experiment(
     check=check,
     notes=notes,
     claim_word="Claim tested",
-    reads=("arena", "dataset", "model"),
+    reads=("arena", "dataset.subset_seed", "model"),
 )

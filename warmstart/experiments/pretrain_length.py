@@ -100,5 +100,5 @@ EXPERIMENT = Experiment(
     },
     factor=frozenset({"parent_epoch"}),  # the run fields in which a pair's arms may differ, besides parent
     check=check,
-    reads=("train",),
+    reads=("train.snapshot_epochs",),
 )

@@ -107,5 +107,5 @@ EXPERIMENT = Experiment(
     factor=frozenset({"shift"}),  # the run fields in which a pair's arms may differ (the data schedule)
     check=check,
     read_after="shift_epochs",
-    reads=("protocol", "train"),
+    reads=("protocol.read", "train.tune_epochs"),
 )

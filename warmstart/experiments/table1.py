@@ -72,7 +72,7 @@ def bars(tables: dict[str, pd.DataFrame], cfg: dict) -> plt.Figure:
 
 
 # Ash & Adams 2020, Table 1 (random init / warm start, test accuracy in %), and the independent
-# reproduction of Kireev et al. (ReScience 2021, 5 seeds), as quoted in the project's brief.
+# reproduction of Kireev et al. (ReScience 2021, 5 seeds): Ash & Adams' Table 1 and Kireev et al.'s tables.
 PUBLISHED = {
     ("cifar10", "resnet", "sgd"): (56.2, 51.7, 60.3, 57.8),
     ("cifar10", "resnet", "adam"): (78.0, 74.4, 80.3, 79.0),

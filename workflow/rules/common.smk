@@ -22,7 +22,7 @@ RUNS = TABLE.runs
 SETTINGS = {
     name: experiments.settings(config, name) for name in experiments.enabled(config)
 }
-FIGURES = experiments.figures(config)  # figure name -> (experiment, Figure)
+FIGURES = experiments.figures(config, TABLE)  # figure name -> (experiment, Figure)
 # an experiment's own tables: file name -> experiment
 TABLES = experiments.own_tables(config)
 # the figures the README shows (`snakemake docs`)
