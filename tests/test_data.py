@@ -113,3 +113,54 @@ def test_corrupted_labels_change_exactly_the_declared_share_of_the_subset_to_ano
     assert not torch.equal(noisy, data.corrupt_labels(y, subset, 0.5, seed=4, classes=10))
     new = noisy[changed]
     assert (new >= 0).all() and (new < 10).all() and len(new.unique()) == 10  # to every class, never the true one
+
+
+def _fake_fashion(root, n_train=50, n_test=20, seed=0):
+    """Fashion-MNIST's four files under ``root``, small, in the real gzipped IDX format."""
+    rng = np.random.default_rng(seed)
+    for prefix, n in (("train", n_train), ("t10k", n_test)):
+        data.write_idx(root / f"{prefix}-images-idx3-ubyte.gz", rng.integers(0, 256, (n, 28, 28)))
+        data.write_idx(root / f"{prefix}-labels-idx1-ubyte.gz", rng.integers(0, 10, n))
+    return rng
+
+
+def test_fashion_mnist_idx_files_are_read_as_written(tmp_path):
+    _fake_fashion(tmp_path)
+    rng = np.random.default_rng(0)  # the same draws, in the same order
+    images, labels = rng.integers(0, 256, (50, 28, 28)), rng.integers(0, 10, 50)
+    d = data.read_fashion_mnist(tmp_path, verify=False)
+    assert d["x_train"].shape == (50, 1, 28, 28) and d["x_train"].dtype == torch.uint8 and d["x_test"].shape == (20, 1, 28, 28)
+    assert np.array_equal(d["x_train"][:, 0].numpy(), images) and np.array_equal(d["y_train"].numpy(), labels)
+    assert d["y_train"].dtype == torch.int64
+
+
+def test_fashion_mnist_files_that_are_not_the_originals_are_refused_naming_the_file(tmp_path):
+    _fake_fashion(tmp_path)
+    with pytest.raises(data.DataError, match=r"^fashion_mnist: .*train-images-idx3-ubyte.gz is not Fashion-MNIST's train-images-idx3-ubyte"):
+        data.prepare("fashion_mnist", root=tmp_path, download=False)
+
+
+def test_fashion_mnist_is_found_in_torchvisions_raw_folder(tmp_path):
+    raw = tmp_path / "FashionMNIST/raw"
+    raw.mkdir(parents=True)
+    _fake_fashion(raw)
+    assert data.find_fashion_mnist(tmp_path) == raw
+
+
+def test_fashion_mnist_missing_is_one_line_naming_the_package_and_the_root(tmp_path, monkeypatch):
+    monkeypatch.setattr(data, "FASHION_MNIST_SYSTEM", tmp_path / "no-system-copy")
+    with pytest.raises(data.DataError) as e:
+        data.prepare("fashion_mnist", root=tmp_path / "empty", download=False)
+    message = str(e.value)
+    assert "\n" not in message and "apt-get install dataset-fashion-mnist" in message and "dataset.root" in message
+    assert str((tmp_path / "empty").resolve()) in message and "download disabled" in message
+
+
+def test_the_real_fashion_mnist_files_when_installed():
+    if data._fashion_dir(data.FASHION_MNIST_SYSTEM) is None:
+        pytest.skip(f"Debian's dataset-fashion-mnist is not installed ({data.FASHION_MNIST_SYSTEM}): apt-get install dataset-fashion-mnist")
+    d = data.prepare("fashion_mnist", root="/nonexistent", download=False)  # the system copy, checksums verified
+    assert d["x_train"].shape == (60000, 1, 28, 28) and d["x_test"].shape == (10000, 1, 28, 28)
+    assert d["y_test"].bincount().tolist() == [1000] * 10 and d["y_train"].bincount().tolist() == [6000] * 10
+    assert d["y_train"][:5].tolist() == [9, 0, 0, 3, 0]  # the original files' first labels: ankle boot, T-shirt, T-shirt, dress, T-shirt
+    assert d["meta"]["mean"] == pytest.approx([0.2860], abs=1e-4) and d["meta"]["std"] == pytest.approx([0.3530], abs=1e-4)

@@ -35,12 +35,12 @@ MODELS = {
 }
 
 
-def _models(name, seeds, kw, dtype=torch.float32):
-    return [build_model(name, (1, 40), 10, seed=s, **kw).to(dtype) for s in seeds]
+def _models(name, seeds, kw, dtype=torch.float32, shape=(1, 40)):
+    return [build_model(name, shape, 10, seed=s, **kw).to(dtype) for s in seeds]
 
 
 def _shard(d, name, seeds, kw, dtype=torch.float32, **extra):
-    models = _models(name, seeds, kw, dtype)
+    models = _models(name, seeds, kw, dtype, tuple(d["x_train"].shape[1:]))
     d = {k: v.to(dtype) if torch.is_tensor(v) and v.is_floating_point() else v for k, v in d.items()}
     n = len(d["y_train"])
     out = train(models, d, shuffled(torch.arange(n)), order_seeds=[[s, 1] for s in seeds], **SETTINGS | extra)
@@ -72,6 +72,35 @@ def test_a_shard_gives_each_seed_its_single_run_with_early_stop_and_snapshots(mn
         assert all(torch.allclose(final[k].float(), v.float(), atol=1e-2) for k, v in alone.state_dict().items())
         stops.append(max(r["epoch"] for r in out[0]))
     assert len(set(stops)) > 1, "every seed stopped at the same epoch: the test does not exercise per-seed stops"
+
+
+def _images(n_train=240, n_test=80, side=14, seed=0) -> dict:
+    """Grey images with a learnable class (each class's fixed pattern plus noise), as the data of a
+    2-D network (Fashion-MNIST's shape, smaller)."""
+    g = torch.Generator().manual_seed(seed)
+    templates = torch.randn(10, 1, side, side, generator=g)
+    out = {}
+    for split, n in (("train", n_train), ("test", n_test)):
+        y = torch.randint(0, 10, (n,), generator=g)
+        out[f"x_{split}"], out[f"y_{split}"] = templates[y] + 0.8 * torch.randn(n, 1, side, side, generator=g), y
+    return out
+
+
+@pytest.mark.parametrize(
+    "name,kw,dtype", [("cnn", {"width": 8, "depth": 2}, torch.float32), ("resnet", {"width": 4, "depth": 1}, torch.float64)]
+)
+def test_a_shard_of_2d_networks_on_images_gives_each_seed_its_single_run(name, kw, dtype):
+    """The image networks (a 2-D CNN in fp32; the narrow ResNet, BatchNorm, in float64, where its
+    arithmetic allows: fp32 batched convolutions round otherwise) are exact in a shard."""
+    d = _images()
+    seeds = [0, 1, 2]
+    models, shard = _shard(d, name, seeds, kw, epochs=4, dtype=dtype)
+    for i, seed in enumerate(seeds):
+        (alone,), (out,) = _shard(d, name, [seed], kw, epochs=4, dtype=dtype)
+        _close(shard[i][0], out[0], 1e-5 if dtype == torch.float32 else 1e-9, 0, 240, 80)
+        final = models[i].state_dict()
+        assert all(torch.allclose(final[k].double(), v.double(), atol=1e-4) for k, v in alone.state_dict().items())
+    assert max(r["acc"] for r in shard[0][0] if r["split"] == "test") > 0.2  # learnt something: the comparison is not of noise
 
 
 def test_a_finished_seed_stops_changing_while_the_others_go_on(mnist1d_file):

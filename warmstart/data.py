@@ -11,10 +11,17 @@ are kept as uint8 and standardised per channel on load with the training set's s
 * ``cifar10``, ``cifar100``, ``svhn``: read from torchvision's on-disk format under ``root``
   (``cifar-10-batches-py/``, ``cifar-100-python/``, ``{train,test}_32x32.mat``); fetched there
   with torchvision's downloader when missing and ``download`` is allowed.
+* ``fashion_mnist``: Fashion-MNIST (Xiao, Rasul & Vollgraf 2017; 60,000 training and 10,000 test
+  28x28 grey images, 10 classes), its four original gzipped IDX files read from ``root`` (or
+  torchvision's ``root/FashionMNIST/raw``), else from where Debian's package
+  ``dataset-fashion-mnist`` installs them (``FASHION_MNIST_SYSTEM``), offline; each file's size
+  and the SHA-256 of its decompressed bytes are checked (``FASHION_MNIST``).
 """
 
 from __future__ import annotations
 
+import gzip
+import hashlib
 import pickle
 from pathlib import Path
 
@@ -26,7 +33,7 @@ from warmstart.atomic import atomic_save
 from warmstart.errors import DataError
 from warmstart.randomness import LABEL_NOISE, seeded
 
-DATASETS = ("mnist1d", "digits", "cifar10", "cifar100", "svhn")
+DATASETS = ("mnist1d", "digits", "cifar10", "cifar100", "svhn", "fashion_mnist")
 DIGITS_TEST = 497  # the declared test split of ``digits`` (1,300 training images remain)
 
 _FILES = {
@@ -34,6 +41,96 @@ _FILES = {
     "cifar100": ["cifar-100-python/train", "cifar-100-python/test"],
     "svhn": ["train_32x32.mat", "test_32x32.mat"],
 }
+
+
+# Fashion-MNIST's files: name -> (bytes decompressed, SHA-256 of the decompressed IDX bytes), as
+# Debian's package dataset-fashion-mnist 0.0~git20200523.55506a9-1 ships them (the upstream
+# repository's files; their gzip wrappers differ from torchvision's copies, so the contents are
+# what is checked). IDX: big-endian magic 0x0803 (uint8, 3 dims) or 0x0801 (uint8, 1 dim), then the sizes.
+FASHION_MNIST = {
+    "train-images-idx3-ubyte": (47_040_016, "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888"),
+    "train-labels-idx1-ubyte": (60_008, "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9"),
+    "t10k-images-idx3-ubyte": (7_840_016, "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b"),
+    "t10k-labels-idx1-ubyte": (10_008, "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34"),
+}
+FASHION_MNIST_SYSTEM = Path("/usr/share/datasets/fashion-mnist")  # where Debian's package puts them
+
+
+def read_idx(raw: bytes) -> np.ndarray:
+    """An IDX array of unsigned bytes (LeCun's MNIST format): magic ``0x08`` type and its number
+    of dimensions, each size a big-endian int32, then the data in C order."""
+    if len(raw) < 4 or raw[:2] != b"\x00\x00" or raw[2] != 0x08:
+        raise ValueError("not an IDX file of unsigned bytes")
+    dims = raw[3]
+    shape = tuple(int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(dims))
+    data = np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * dims)
+    if data.size != int(np.prod(shape)):
+        raise ValueError(f"IDX sizes {shape} do not match its {data.size} bytes")
+    return data.reshape(shape)
+
+
+def write_idx(path: str | Path, array: np.ndarray) -> None:
+    """``array`` (uint8) as a gzipped IDX file, the format of MNIST's and Fashion-MNIST's files (for tests)."""
+    a = np.ascontiguousarray(array, dtype=np.uint8)
+    header = bytes([0, 0, 0x08, a.ndim]) + b"".join(int(n).to_bytes(4, "big") for n in a.shape)
+    with gzip.open(path, "wb") as f:
+        f.write(header + a.tobytes())
+
+
+def _fashion_dir(root: Path) -> Path | None:
+    """The first of ``root``, torchvision's ``root/FashionMNIST/raw`` and Debian's folder that holds
+    all four files (gzipped or not)."""
+    for d in (root, root / "FashionMNIST" / "raw", FASHION_MNIST_SYSTEM):
+        if all((d / f).is_file() or (d / f"{f}.gz").is_file() for f in FASHION_MNIST):
+            return d
+    return None
+
+
+def read_fashion_mnist(d: Path, verify: bool = True) -> dict[str, torch.Tensor]:
+    """The four files of folder ``d`` as ``(N, 1, 28, 28)`` uint8 images and int64 labels; with
+    ``verify``, each file's decompressed size and SHA-256 must be ``FASHION_MNIST``'s (a
+    ``DataError`` names the file otherwise)."""
+    arrays = {}
+    for f, (size, sha) in FASHION_MNIST.items():
+        path = d / f"{f}.gz" if (d / f"{f}.gz").is_file() else d / f
+        raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
+        if verify and (len(raw) != size or hashlib.sha256(raw).hexdigest() != sha):
+            raise DataError(f"fashion_mnist: {path} is not Fashion-MNIST's {f} ({len(raw)} bytes, expected {size} with SHA-256 "
+                            f"{sha[:12]}...): replace it with the original file")  # fmt: skip
+        try:
+            arrays[f] = read_idx(raw)
+        except ValueError as e:
+            raise DataError(f"fashion_mnist: {path}: {e}") from None
+    out = {}
+    for split, prefix in (("train", "train"), ("test", "t10k")):
+        out[f"x_{split}"] = torch.from_numpy(arrays[f"{prefix}-images-idx3-ubyte"].copy()).unsqueeze(1)
+        out[f"y_{split}"] = torch.from_numpy(arrays[f"{prefix}-labels-idx1-ubyte"].astype(np.int64))
+    return out
+
+
+def find_fashion_mnist(root: str | Path, download: bool = False) -> Path:
+    """The folder holding Fashion-MNIST's files (``_fashion_dir``); with ``download``, fetched
+    first into ``root`` by torchvision where they are nowhere (needs a network). Raises a one-line
+    ``DataError`` naming the package and ``dataset.root`` when they cannot be found."""
+    root = Path(root)
+    found = _fashion_dir(root)
+    reason = "download disabled (dataset.download: false)"
+    if found is None and download:
+        try:
+            import torchvision.datasets as tvd
+
+            tvd.FashionMNIST(str(root), download=True)
+            reason = "the download did not produce them"
+        except Exception as e:  # no network, a proxy, a full disk: all end the same way for the user
+            reason = f"download failed ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''})"
+        found = _fashion_dir(root)
+    if found is None:
+        raise DataError(
+            f"fashion_mnist: not found in {root.resolve()} (or its FashionMNIST/raw) nor {FASHION_MNIST_SYSTEM}, and {reason}: "
+            f"install Debian's package (apt-get install dataset-fashion-mnist), or copy {', '.join(f + '.gz' for f in FASHION_MNIST)} "
+            "into dataset.root"
+        )
+    return found
 
 
 def make_mnist1d(num_train: int = 4000, num_test: int = 1000, seed: int = 42) -> dict[str, torch.Tensor]:
@@ -163,8 +260,8 @@ def prepare(
         x = d["x_train"].float() / 16
         mean, std = x.mean(dim=(0, 2, 3)).tolist(), x.std(dim=(0, 2, 3)).tolist()
         mean, std = [16 * m / 255 for m in mean], [16 * v / 255 for v in std]  # load() divides uint8 by 255
-    elif name in _FILES:
-        d = read_torchvision(name, root, download)
+    elif name in _FILES or name == "fashion_mnist":
+        d = read_fashion_mnist(find_fashion_mnist(root, download)) if name == "fashion_mnist" else read_torchvision(name, root, download)
         x = d["x_train"].float() / 255
         mean, std = x.mean(dim=(0, 2, 3)).tolist(), x.std(dim=(0, 2, 3)).tolist()
     else:
