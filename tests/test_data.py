@@ -136,7 +136,8 @@ def test_fashion_mnist_idx_files_are_read_as_written(tmp_path):
 
 def test_fashion_mnist_files_that_are_not_the_originals_are_refused_naming_the_file(tmp_path):
     _fake_fashion(tmp_path)
-    with pytest.raises(data.DataError, match=r"^fashion_mnist: .*train-images-idx3-ubyte.gz is not Fashion-MNIST's train-images-idx3-ubyte"):
+    refused = r"^fashion_mnist: .*train-images-idx3-ubyte.gz is not Fashion-MNIST's train-images-idx3-ubyte"
+    with pytest.raises(data.DataError, match=refused):
         data.prepare("fashion_mnist", root=tmp_path, download=False)
 
 
