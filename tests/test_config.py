@@ -31,6 +31,7 @@ SHIPPED = [
     ["configs/cifar10.yaml"],
     ["configs/confirm.yaml"],
     ["configs/cifar10.yaml", "configs/cifar10-smoke.yaml"],
+    ["configs/cifar10.yaml", "configs/fashion-mnist-paper.yaml"],
 ]
 
 
@@ -180,3 +181,17 @@ def test_auto_precision_is_bf16_where_it_is_native_and_explicit_settings_stay(mo
     assert validate(copy.deepcopy(c), SCHEMA)["train"]["precision"] == expected
     c["train"]["precision"] = "fp32"
     assert validate(c, SCHEMA)["train"]["precision"] == "fp32"
+
+
+def test_the_paper_setting_on_fashion_mnist_trains_resnet_18_on_it_alone():
+    """configs/fashion-mnist-paper.yaml over configs/cifar10.yaml: every run on Fashion-MNIST, the
+    study's networks ResNet-18 (or one an experiment names): the CIFAR-10 study's runs on CIFAR-10,
+    on Fashion-MNIST instead (Table 1 on Fashion-MNIST only)."""
+    fashion = experiments.build(_merged("configs/cifar10.yaml", "configs/fashion-mnist-paper.yaml"))
+    cifar = experiments.build(_merged("configs/cifar10.yaml"))
+    assert {r["dataset"] for r in fashion.runs.values()} == {"fashion_mnist"}
+    assert {r["model"]["name"] for r in fashion.runs.values()} == {"resnet", "mlp", "logreg"}
+    assert any(r["model"] == {"name": "resnet", "width": 64, "depth": 2} for r in fashion.runs.values())
+    # the CIFAR-10 study's runs on CIFAR-10 (not Table 1's CIFAR-100 and SVHN ones), with the data set's name changed
+    on_cifar10 = {k.removeprefix("cifar10/") for k in cifar.runs if k.startswith("cifar10/")}
+    assert {k.removeprefix("fashion_mnist/") for k in fashion.runs} == on_cifar10
