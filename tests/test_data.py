@@ -141,6 +141,26 @@ def test_fashion_mnist_files_that_are_not_the_originals_are_refused_naming_the_f
         data.prepare("fashion_mnist", root=tmp_path, download=False)
 
 
+def test_a_truncated_fashion_mnist_file_is_one_line_naming_it(tmp_path):
+    """An interrupted download leaves a truncated file: one line naming it, no traceback."""
+    _fake_fashion(tmp_path)
+    path = tmp_path / "t10k-labels-idx1-ubyte.gz"
+    path.write_bytes(path.read_bytes()[:20])
+    with pytest.raises(data.DataError, match=rf"^fashion_mnist: {path} is not a readable gzip file \(EOFError\): delete it"):
+        data.read_fashion_mnist(tmp_path, verify=False)
+
+
+def test_fashion_mnist_uncompressed_files_are_read_too(tmp_path):
+    import gzip
+
+    _fake_fashion(tmp_path)
+    expected = data.read_fashion_mnist(tmp_path, verify=False)
+    for f in data.FASHION_MNIST:  # as torchvision leaves them beside the archives, here alone
+        (tmp_path / f).write_bytes(gzip.decompress((tmp_path / f"{f}.gz").read_bytes()))
+        (tmp_path / f"{f}.gz").unlink()
+    assert all(torch.equal(expected[k], v) for k, v in data.read_fashion_mnist(tmp_path, verify=False).items())
+
+
 def test_fashion_mnist_is_found_in_torchvisions_raw_folder(tmp_path):
     raw = tmp_path / "FashionMNIST/raw"
     raw.mkdir(parents=True)

@@ -235,3 +235,13 @@ def test_the_arena_and_the_chain_diagnose_their_first_seeds_whatever_they_are():
     assert seeds == {"arena": {3000, 3001}, "chain": {3005}}
     config["experiments"]["arena"]["diagnostics_seeds"] = [3001, 7]  # a list: those of its seeds
     assert {d["seed"] for d in experiments.build(config).diagnose if d["experiment"] == "arena"} == {3001}
+
+
+def test_a_diagnostics_figure_exists_only_where_its_experiment_diagnoses_a_run():
+    config = study()
+    assert {"arena_diagnostics", "chain_diagnostics", "hypothesis"} <= set(experiments.figures(config))
+    config["experiments"]["arena"]["diagnostics_seeds"] = 0
+    config["experiments"]["chain"]["diagnostics_seeds"] = [99]  # none of its seeds
+    figures = experiments.figures(config)
+    assert "arena_diagnostics" not in figures and "chain_diagnostics" not in figures
+    assert {"arena", "chain", "hypothesis"} <= set(figures)  # their other figures stay, the hypothesis diagnoses its own

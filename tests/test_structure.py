@@ -112,6 +112,10 @@ def test_an_experiment_sees_its_own_section_and_what_it_declares_and_nothing_els
         with pytest.raises(KeyError, match="does not declare"):
             fraction.get(undeclared)
     assert fraction.get("seeds", 7) == config["experiments"]["fraction"].get("seeds", 7)  # its own optional keys stay optional
+    shift = experiments.view(config, "smooth_shift")  # reads train.tune_epochs alone of its section
+    assert shift["train"] == {"tune_epochs": config["train"]["tune_epochs"]}
+    with pytest.raises(KeyError, match=r"^experiment smooth_shift reads config key 'train.device', which it does not declare"):
+        shift["train"]["device"]
     fraction_seeds = config["experiments"]["fraction"].get("seeds", config["seeds"])
     assert experiments.view(config, "hypothesis")["fraction"]["seeds"] == fraction_seeds  # a section read comes with its seeds
 

@@ -297,7 +297,8 @@ def test_a_missing_data_set_is_named_on_the_console_in_one_line_and_nothing_is_w
     shown = console[console.index("Logfile results/logs/prepare_data/cifar10.log:") :].splitlines()[:4]
     error = f"Error: cifar10: not found in {absent} and download disabled (dataset.download: false); expected "
     assert any(line.startswith(error) for line in shown), shown
-    assert "Traceback" not in console and not (work / "results/data/cifar10/data.pt").exists()
+    assert "Traceback" not in console
+    assert not (work / "results/data/cifar10").exists() or not list((work / "results/data/cifar10").iterdir())  # not even a temporary file
 
 
 def test_a_study_with_no_run_to_diagnose_runs_through(workdir, tmp_path):
@@ -315,6 +316,20 @@ def test_a_study_with_no_run_to_diagnose_runs_through(workdir, tmp_path):
     config = variant(copy, "nodiag", off)
     jobs = planned(copy, config)
     assert "train" not in jobs and "diagnose" not in jobs and "diagnostics_table" not in jobs
+    drawn = {w.removeprefix("figure=") for w in jobs["figure"]}
+    assert "arena" in drawn and not drawn & {"arena_diagnostics", "chain_diagnostics", "hypothesis", "diagnostics_sharpness"}
     out = snakemake(copy, "--cores", "2", "--configfile", config)
     assert out.returncode == 0, out.stderr[-3000:]
     assert "## The hypothesis" not in (copy / "results/summary.md").read_text() and planned(copy, config) == {}
+
+
+def test_a_fashion_mnist_study_is_planned_from_its_data_set_on(workdir):
+    """The data set's name passes every rule's wildcard: a study on Fashion-MNIST plans its data,
+    subsets and runs (a dry run)."""
+
+    def fashion(c):
+        c["dataset"] = {"name": "fashion_mnist", "download": False}
+        c["experiments"]["augmentation"]["enabled"] = False  # its transforms are MNIST-1D's
+
+    jobs = planned(workdir, variant(workdir, "fashion", fashion))
+    assert "dataset=fashion_mnist" in jobs["prepare_data"] and any(r.startswith("run=fashion_mnist/") for r in jobs["run"])

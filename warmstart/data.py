@@ -23,6 +23,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import pickle
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -93,7 +94,11 @@ def read_fashion_mnist(d: Path, verify: bool = True) -> dict[str, torch.Tensor]:
     arrays = {}
     for f, (size, sha) in FASHION_MNIST.items():
         path = d / f"{f}.gz" if (d / f"{f}.gz").is_file() else d / f
-        raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
+        try:
+            raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
+        except (OSError, EOFError, zlib.error) as e:  # truncated (an interrupted download) or not gzip at all
+            raise DataError(f"fashion_mnist: {path} is not a readable gzip file ({type(e).__name__}): delete it and rerun, "
+                            "or replace it with the original") from None  # fmt: skip
         if verify and (len(raw) != size or hashlib.sha256(raw).hexdigest() != sha):
             raise DataError(f"fashion_mnist: {path} is not Fashion-MNIST's {f} ({len(raw)} bytes, expected {size} with SHA-256 "
                             f"{sha[:12]}...): replace it with the original file")  # fmt: skip

@@ -92,7 +92,8 @@ def guard(name: str, cfg: dict) -> Settings:
     other section of the config, or of another experiment's, fails with a line naming it."""
     e = REGISTRY[name]
     hidden = (set(TOP_SECTIONS) | set(REGISTRY)) - {name, e.section, *(r.split(".")[0] for r in e.reads)}
-    return Settings(cfg, name, hidden - set(cfg))
+    partial = {r.split(".")[0] for r in e.reads if "." in r}  # sections of which it reads single keys: the others refused
+    return Settings({k: Settings(v, name, None, f"{k}.") if k in partial else v for k, v in cfg.items()}, name, hidden - set(cfg))
 
 
 def view(config: dict, name: str) -> Settings:

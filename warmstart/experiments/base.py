@@ -100,15 +100,17 @@ class UndeclaredSection(KeyError):
 class Settings(dict):
     """An experiment's ``cfg``: a dict of its own section, the study keys and its declared sections;
     asking (``[]`` or ``get``) for any other ``guarded`` name (a top-level section of the config or
-    another experiment) raises ``UndeclaredSection`` naming it."""
+    another experiment; ``None``: every key not there, for a section of which it reads single keys,
+    named under ``prefix``) raises ``UndeclaredSection`` naming it."""
 
-    def __init__(self, items: dict, owner: str, guarded: set[str]):
+    def __init__(self, items: dict, owner: str, guarded: set[str] | None, prefix: str = ""):
         super().__init__(items)
-        self.owner, self.guarded = owner, guarded
+        self.owner, self.guarded, self.prefix = owner, guarded, prefix
 
     def _refuse(self, key: object) -> None:
-        if key not in self and key in self.guarded:
-            raise UndeclaredSection(f"experiment {self.owner} reads config section {key!r}, which it does not declare (Experiment.reads)")
+        if key not in self and (self.guarded is None or key in self.guarded):
+            what = f"config key '{self.prefix}{key}'" if self.prefix else f"config section {key!r}"
+            raise UndeclaredSection(f"experiment {self.owner} reads {what}, which it does not declare (Experiment.reads)")
 
     def __missing__(self, key: object) -> object:
         self._refuse(key)

@@ -4,7 +4,7 @@ import sys
 from pathlib import Path
 from types import ModuleType
 
-from warmstart import experiments, plotting, protocol
+from warmstart import experiments, plotting
 from warmstart import tables as tables_module
 from warmstart import summary as summary_module
 from warmstart import runs as run_table
@@ -49,7 +49,7 @@ ENV = "../../envs/warmstart.yaml"
 
 
 wildcard_constraints:
-    dataset="[a-z0-9]+",
+    dataset="[a-z0-9_]+",
     subset=r"(fraction|stages)~[^/]+",
     run=r".+/seed~\d+",
     shard=r".+/seeds~[0-9,\-]+",
