@@ -89,6 +89,34 @@ def cpu_throughput(d: dict, epochs: int, repeats: int, sizes: tuple[int, ...] = 
     return out
 
 
+def evaluation_cost(d: dict, S: int = 16, epochs: int = 60, rule: tuple[float, int] = (0.99, 5), repeats: int = 1) -> dict:
+    """A default-shaped tuning shard (``S`` seeds of the MLP 100-100 from fresh initialisations,
+    Adam at the default rate, the protocol's stopping rule ``rule`` with an ``epochs`` cap) trained
+    with every epoch evaluated in full (``curves``) and with the lean evaluation (the training data
+    screened in chunks, the test set where an epoch can be read), interleaved, median seconds of
+    ``repeats``; and whether the two read every seed alike (``tables.read_out``)."""
+    import pandas as pd  # noqa: PLC0415
+
+    from warmstart.tables import read_out  # noqa: PLC0415
+
+    n, seconds, frames = len(d["y_train"]), {True: [], False: []}, {}
+    for r in range(repeats):
+        for curves in (True, False):
+            models = [build_model("mlp", d["meta"]["input_shape"], 10, seed=100 * r + i, width=100, depth=2) for i in range(S)]
+            t = time.perf_counter()
+            out = T.train(models, d, T.shuffled(torch.arange(n)), optimizer="adam", lr=0.004, epochs=epochs, batch_size=128,
+                          order_seeds=[[100 * r + i, 1] for i in range(S)], stop_train_acc=rule[0], stop_consecutive=rule[1],
+                          curves=curves)  # fmt: skip
+            seconds[curves].append(time.perf_counter() - t)
+            frames[curves] = pd.DataFrame([m | {"run": i} for i, (ms, _) in enumerate(out) for m in ms])
+    stops = {i: {"train_acc": rule[0], "consecutive": rule[1]} for i in range(S)}
+    full, lean = read_out(frames[True], stops), read_out(frames[False], stops)
+    f, le = statistics.median(seconds[True]), statistics.median(seconds[False])
+    return {"S": S, "cap": epochs, "rule": list(rule), "full_s": f, "lean_s": le, "lean_over_full": le / f,
+            "read_out_identical": bool(full.equals(lean)), "fitted": int(full.fitted.sum()),
+            "mean_epochs": float(full.epochs.mean())}  # fmt: skip
+
+
 def training_flops_per_example(name: str, shape: tuple[int, ...], **kw) -> float:
     """FLOPs of one training example (forward and backward, as ``torch.utils.flop_counter`` counts
     matrix products and convolutions: 2 per multiply-add), measured on a batch of 128."""
@@ -197,12 +225,12 @@ def start_to_first_step(data_file: Path) -> float:
     """A fresh process as a training job starts: imports, data load, model and optimiser, one step."""
     code = (
         "import torch, torch.nn.functional as F\n"
-        "from warmstart import data, run\nfrom warmstart.models import build_model\nfrom warmstart.optim import Optimizer\n"
+        "from warmstart import data, provenance\nfrom warmstart.models import build_model\nfrom warmstart.optim import Optimizer\n"
         f"d = data.load({str(data_file)!r})\n"
         "m = build_model('mlp', d['meta']['input_shape'], 10, 0, width=100, depth=2)\n"
         "opt = Optimizer('adam', m.parameters(), 1e-3)\n"
         "F.cross_entropy(m(d['x_train'][:128]), d['y_train'][:128]).backward(); opt.step()\n"
-        "print(run.process_age())\n"
+        "print(provenance.process_age())\n"
     )
     return float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout)
 
@@ -330,6 +358,7 @@ def main() -> None:
             "gemm_ceiling_gflops_per_core_s": gemm_ceiling(repeats=args.repeats),
             "start_to_first_step_s": statistics.median(start_to_first_step(data_file) for _ in range(args.repeats)),
             "torch_optim_first_construction_s": statistics.median(torch_optim_construction() for _ in range(args.repeats)),
+            "evaluation_mnist1d": evaluation_cost(d),
         }
         shape, n = d["meta"]["input_shape"], len(d["y_train"])
         models = (("mlp", {"width": 100, "depth": 2}), ("cnn", {"width": 32, "depth": 3}))

@@ -291,3 +291,51 @@ def test_a_noisy_pretraining_is_trained_and_evaluated_on_its_corrupted_labels(mn
         start = m[(m.epoch == 0) & (m.split == "train")].acc.iloc[0]
         assert start == pytest.approx(float((pred == y).float().mean()), abs=1e-6)  # the initial model read on that run's labels
     assert (noisy_y != d["y_train"][sub]).float().mean() == pytest.approx(0.5, abs=1e-3)
+
+
+def test_screening_censors_exactly_the_accuracies_below_the_threshold(mnist1d_file, monkeypatch):
+    """``screen`` returns a seed's eval-mode accuracy exactly as ``evaluate`` gives it whenever it is
+    at the threshold (and whenever asked in full), and ``None`` exactly when it is below."""
+    import warmstart.train as T
+
+    d = data.load(mnist1d_file)
+    models, _ = _shard(d, "mlp", list(range(6)), MODELS["mlp"][0], epochs=2)
+    stack = T.Stack(models)
+    loss, acc = T.evaluate(stack, d["x_train"], d["y_train"])
+    for threshold in sorted(acc) + [0.0, 1.0]:
+        for full in ([False] * 6, [True, False] * 3):
+            got = T.screen(stack, d["x_train"], d["y_train"], threshold, full, batch=16)
+            for j in range(6):
+                if acc[j] >= threshold or full[j]:
+                    assert got[j] is not None and got[j][1] == acc[j] and got[j][0] == pytest.approx(loss[j], abs=1e-6)
+                else:
+                    assert got[j] is None
+    assert len(set(acc)) > 2  # the seeds differ: thresholds between them censor some and not others
+
+
+@pytest.mark.parametrize(("k", "start", "threshold"), [(1, 0, 0.47), (2, 0, 0.46), (2, 3, 0.46)])
+def test_lean_evaluation_reads_every_run_as_full_evaluation_does(mnist1d_file, monkeypatch, k, start, threshold):
+    """Evaluating the training data in chunks with early exit, and the test set only where an epoch
+    can be read, gives the same stop epochs, read windows, read accuracies, fit and epochs to fit as
+    evaluating both at every epoch (``tables.read_out`` on each), and evaluates less."""
+    import warmstart.train as T
+    from warmstart.tables import read_out
+
+    monkeypatch.setattr(T, "SCREEN_CHUNK", 32)  # 300 training examples: several chunks to leave after
+    d = data.load(mnist1d_file)
+    seeds, rule = list(range(6)), {"train_acc": threshold, "consecutive": k}  # some seeds fit within 10 epochs, others not
+    kw = dict(epochs=10, stop_train_acc=threshold, stop_consecutive=k, stop_from=start)
+    frames = {}
+    for name, curves in (("full", True), ("lean", [s == 0 for s in seeds])):  # seed 0 drawn: evaluated in full
+        _, out = _shard(d, "mlp", seeds, MODELS["mlp"][0], curves=curves, **kw)
+        frames[name] = pd.DataFrame([r | {"run": f"seed~{s}"} for s, (metrics, _) in zip(seeds, out) for r in metrics])
+    full, lean = (read_out(frames[n], {f"seed~{s}": rule for s in seeds}) for n in ("full", "lean"))
+    pd.testing.assert_frame_equal(full, lean, check_exact=True)
+    assert full.fitted.any() and not full.fitted.all() and (full.epochs < 10).any()  # some stop before the cap, some do not fit
+    count = lambda f, run, split: len(f[(f.run == run) & (f.split == split)])  # noqa: E731
+    assert all(count(frames["full"], "seed~0", s) == count(frames["lean"], "seed~0", s) for s in ("test", "train_eval"))
+    lean_rows = sum(count(frames["lean"], f"seed~{s}", split) for s in seeds[1:] for split in ("test", "train_eval"))
+    full_rows = sum(count(frames["full"], f"seed~{s}", split) for s in seeds[1:] for split in ("test", "train_eval"))
+    assert lean_rows < full_rows  # it did skip evaluations
+    merged = frames["full"].merge(frames["lean"], on=["run", "epoch", "split"], suffixes=("", "_lean"))
+    assert (merged.acc == merged.acc_lean).all() and (merged.loss - merged.loss_lean).abs().max() < 1e-6  # what is logged is the same

@@ -40,13 +40,16 @@ def execute(
     compile: bool = False,
     shard: str = "",
     protocol: dict | None = None,
+    curves: list[bool] | None = None,
 ) -> None:
     """Train the shard ``specs`` (runs that differ only in their seed) as one stacked model and
     write each run's outputs to its ``outdirs`` entry; ``subsets`` maps subset names to files,
     ``parents`` gives each run's parent model file. The resume checkpoint lives in ``resume_dir``
     (default, the first run's folder) under a hash of the runs, so a changed shard never resumes
     from a stale one. ``channels_last`` and ``compile`` change speed, not results; ``protocol``
-    (``warmstart.experiments.stamp``) is recorded in each run's provenance."""
+    (``warmstart.experiments.stamp``) is recorded in each run's provenance; ``curves`` says per run
+    whether it is evaluated at every epoch (a figure draws it; default: all) or only where it can be
+    read (``warmstart.train``)."""
     same_up_to_seed(specs)
     spec, outdirs, subsets = specs[0], [Path(o) for o in outdirs], subsets or {}
     d = datasets.load(data, device)
@@ -77,7 +80,7 @@ def execute(
         stop_train_acc=(spec["stop"] or {}).get("train_acc"), stop_consecutive=(spec["stop"] or {}).get("consecutive", 1),
         stop_from=(spec["stop"] or {}).get("from", 0),
         save_epochs=tuple(spec["save_epochs"]),
-        bf16=spec["precision"] == "bf16", compile=compile, hooks=hooks,
+        bf16=spec["precision"] == "bf16", compile=compile, hooks=hooks, curves=curves if curves is not None else True,
     )  # fmt: skip
     if spec["optimum"]:  # a convex model, finished at its optimum (each seed alone: exact in a shard)
         x_fit, y_fit = fit()
@@ -85,10 +88,10 @@ def execute(
             metrics += optimum_rows(model, d, x_fit, y_fit, spec["optimum"], max(r["epoch"] for r in metrics) + 1)
     seconds = {"start_to_first_step": setup, "train_shard": time.perf_counter() - started}
     seeds = [s["init_seed"] for s in specs]
-    for s, model, (metrics, snapshots), outdir in zip(specs, models, results, outdirs, strict=True):
+    for s, model, (metrics, snapshots), outdir, drawn in zip(specs, models, results, outdirs, curves or [True] * len(specs), strict=True):
         save_checked({"model": model.state_dict(), "snapshots": snapshots, "spec": s}, outdir / "model.pt")
         rows = "".join(f"{s['id']},{r['epoch']},{r['split']},{r['loss']!r},{r['acc']!r}\n" for r in metrics)
         atomic_write_text("run,epoch,split,loss,acc\n" + rows, outdir / "metrics.csv")
-        record = provenance(s, device, seconds, protocol) | {"shard": {"name": shard, "seeds": seeds}}
+        record = provenance(s, device, seconds, protocol) | {"shard": {"name": shard, "seeds": seeds}, "curves": drawn}
         atomic_write_text(json.dumps(record, indent=2), outdir / "provenance.json")
     resume.unlink(missing_ok=True)

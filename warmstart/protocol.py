@@ -6,7 +6,10 @@ thresholds, margins and seeds, declared before any data (the config's ``protocol
   accuracy ``train_acc`` (or its epoch cap), counting only epochs after its data schedule has ended
   (the smooth shift's drift: then both its arms count only epochs after it), and is read as the
   mean over those epochs. ``consecutive: 1`` is Ash &
-  Adams 2020's "train until 99% training accuracy". Chosen on a validation split
+  Adams 2020's "train until 99% training accuracy". Evaluation is lean (``warmstart.train``): below
+  the threshold, the training data's accuracy is censored (counting stops once the threshold is out
+  of reach), and the test set is evaluated where an epoch can be read; the read-out is exactly the
+  full evaluation's. Chosen on a validation split
   (``tools/select_readout.py``).
 * **Converged**: a run is fitted when its eval-mode training accuracy reaches ``train_acc`` at every
   epoch read (``final.csv``'s ``fit_min``); a pair is converged when both arms are. A convex run

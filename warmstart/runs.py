@@ -94,6 +94,7 @@ class RunTable:
         self.rows: list[dict] = []
         self.diagnose: list[dict] = []
         self.diagnosed_by: set[str] = set()  # the experiments that added runs to diagnose
+        self.drawn: set[str] = set()  # runs whose curves a figure draws: evaluated at every epoch (``draw``)
 
     def diagnose_jobs(self) -> dict[str, dict]:
         """One diagnosis per run of ``diagnose`` (a run several experiments diagnose, as the arena's
@@ -107,6 +108,12 @@ class RunTable:
             for k in ("epochs", "noise_epochs"):
                 job[k] = sorted(set(job[k]) | set(d[k]))
         return jobs
+
+    def draw(self, *runs: dict) -> None:
+        """Mark ``runs`` as drawn epoch by epoch: their training data and test set are evaluated at
+        every epoch (``warmstart.train``), where the others are evaluated only where they can be read.
+        Not a field of the run: the read-out is the same either way (``tests/test_shards.py``)."""
+        self.drawn |= {r["id"] for r in runs}
 
     def read_rule(self) -> dict:
         """The protocol's stopping and read-out rule (``warmstart.protocol``), shared by every tuning run."""

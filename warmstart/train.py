@@ -17,9 +17,12 @@ the same data order (the pairing of warm and fresh tuning), and a run resumed fr
 taken anywhere, even mid-epoch, continues exactly as if it had never stopped.
 
 Logged per epoch: training loss and accuracy as the running mean over the epoch's minibatches
-(in train mode, as they were computed for the updates), and test loss and accuracy from one
-evaluation pass in eval mode. Epoch 0 evaluates the initial model on the run's training data and
-on the test set.
+(in train mode, as they were computed for the updates); in eval mode, the run's training data
+(under a stopping rule) and the test set, at every epoch for a run whose curves are drawn, else
+only where the epoch can be read: an accuracy on the training data below the stopping threshold is
+censored (``screen`` stops counting once it cannot reach it), and the test set is evaluated where
+the run fits and in its last epochs before the cap. Epoch 0 evaluates the initial model on the
+run's training data and on the test set.
 """
 
 from __future__ import annotations
@@ -128,12 +131,16 @@ class Stack:
     def __len__(self) -> int:
         return len(next(iter(self.buffers.values() or self.params.values())))
 
-    def forward(self, x: torch.Tensor, shared: bool = False) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, shared: bool = False, rows: list[int] | None = None) -> torch.Tensor:
+        """Logits of every seed, or of the seeds ``rows`` (stack positions) only."""
         call = lambda p, b, xs: functional_call(self.base, (p, b), (xs,))  # noqa: E731
-        if len(self) == 1:  # one seed: no vmap (its dispatch costs 1.6x on a small MLP); slices are views
+        params, buffers = self.params, self.buffers
+        if rows is not None and rows != list(range(len(self))):
+            params, buffers = ({k: v[rows] for k, v in d.items()} for d in (params, buffers))
+        if len(next(iter(buffers.values() or params.values()))) == 1:  # one seed: no vmap (its dispatch costs 1.6x on a small MLP)
             one = lambda d: {k: v[0] for k, v in d.items()}  # noqa: E731
-            return call(one(self.params), one(self.buffers), x if shared else x[0]).unsqueeze(0)
-        return torch.vmap(call, in_dims=(0, 0, None if shared else 0))(self.params, self.buffers, x)
+            return call(one(params), one(buffers), x if shared else x[0]).unsqueeze(0)
+        return torch.vmap(call, in_dims=(0, 0, None if shared else 0))(params, buffers, x)
 
     def train(self, mode: bool = True) -> None:
         self.base.train(mode)
@@ -157,18 +164,53 @@ def per_example_loss(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 
 
 @torch.no_grad()
-def evaluate(stack: Stack, x: torch.Tensor, y: torch.Tensor, batch: int = 2048, bf16: bool = False) -> tuple[list[float], list[float]]:
-    """Mean cross-entropy and accuracy of every seed of ``stack`` in eval mode on ``(x, y)``."""
+def evaluate(stack: Stack, x: torch.Tensor, y: torch.Tensor, batch: int = 2048, bf16: bool = False,
+             rows: list[int] | None = None) -> tuple[list[float], list[float]]:  # fmt: skip
+    """Mean cross-entropy and accuracy in eval mode on ``(x, y)`` of every seed of ``stack``, or of
+    the seeds ``rows`` (stack positions) only."""
     stack.train(False)
     loss = correct = 0.0
     for i in range(0, len(y), batch):
         yb = y[i : i + batch]
         with autocast(x, bf16):
-            out = stack.forward(x[i : i + batch], shared=True).float()
+            out = stack.forward(x[i : i + batch], shared=True, rows=rows).float()
         loss = loss + per_example_loss(out, yb.expand(len(out), -1)).sum(1)
         correct = correct + (out.argmax(-1) == yb).sum(1)
     stack.train(True)
     return (loss / len(y)).tolist(), (correct / len(y)).tolist()
+
+
+SCREEN_CHUNK = 512  # examples per chunk of ``screen``: its seeds can leave after each
+
+
+@torch.no_grad()
+def screen(stack: Stack, x: torch.Tensor, y: torch.Tensor, threshold: float, full: list[bool], batch: int | None = None,
+           bf16: bool = False) -> list[tuple[float, float] | None]:  # fmt: skip
+    """Per seed of ``stack``, its eval-mode ``(loss, accuracy)`` on ``(x, y)``, or ``None`` when its
+    accuracy is below ``threshold``: seeds are evaluated in chunks of ``batch`` examples, and a seed
+    leaves as soon as its errors so far leave no accuracy at ``threshold`` possible, unless ``full``
+    names it. The decision is exact: a seed that stays is evaluated on every example in the same
+    arithmetic as ``evaluate`` (its accuracy ``correct / n`` in float32); one that leaves has at most
+    ``n - errors`` correct, and ``(n - errors) / n`` is already below ``threshold``. ``batch``: default
+    ``SCREEN_CHUNK``. What is lost is
+    the value of an accuracy below the threshold (censored; ``warmstart.protocol``)."""
+    n, alive, batch = len(y), list(range(len(stack))), batch or SCREEN_CHUNK
+    stack.train(False)
+    loss, correct = torch.zeros(len(stack)), torch.zeros(len(stack))
+    for i in range(0, n, batch):
+        yb = y[i : i + batch]
+        with autocast(x, bf16):
+            out = stack.forward(x[i : i + batch], shared=True, rows=alive).float()
+        loss[alive] += per_example_loss(out, yb.expand(len(out), -1)).sum(1).cpu()
+        correct[alive] += (out.argmax(-1) == yb).sum(1).float().cpu()
+        errors = (i + len(yb)) - correct
+        best = ((n - errors) / n).tolist()  # the highest accuracy still possible
+        alive = [j for j in alive if full[j] or best[j] >= threshold]
+        if not alive:
+            break
+    stack.train(True)
+    acc = (correct / n).tolist()
+    return [(float(loss[j] / n), acc[j]) if j in alive else None for j in range(len(stack))]
 
 
 @dataclass
@@ -228,13 +270,17 @@ def train(
     bf16: bool = False,
     compile: bool = False,
     hooks: Hooks | None = None,
+    curves: bool | list[bool] = True,
 ) -> list[tuple[list[dict], dict[int, dict]]]:
     """Train a shard: ``models[i]`` for ``epochs`` epochs on ``schedule`` (``schedule(g, epoch)``
     gives the example indices of one epoch, ``g`` seeded by ``order_seeds[i]`` and the epoch), or,
     with ``stop_train_acc``, until ``stop_consecutive`` consecutive epochs after epoch ``stop_from``
     (the end of a drifting data schedule) whose accuracy on its training data (``eval_indices``) in
-    eval mode reached it (recorded every epoch as split ``train_eval``; ``epochs`` is then a cap).
-    Each model ends in its final state, in place. Return per model its metric rows ``{epoch, split,
+    eval mode reached it (split ``train_eval``; ``epochs`` is then a cap). ``curves`` (per model, or
+    one for all): its training-data and test accuracy are evaluated at every epoch (a figure draws
+    them); otherwise only where they can be read (``end_epoch``: the epochs at which it fits, and the
+    last ``stop_consecutive`` before the cap, or the last without a rule), exactly the read-out a
+    full evaluation gives. Each model ends in its final state, in place. Return per model its metric rows ``{epoch, split,
     loss, acc}`` and its state after each epoch in ``save_epochs`` (0 is the initial state). With
     ``checkpoint`` set, the shard's state is saved there every ``checkpoint_every`` epochs and on
     SIGTERM (then ``Interrupted`` is raised), and training resumes from it when it exists. ``bf16``
@@ -246,6 +292,9 @@ def train(
     stack, hooks, rule = Stack(models), hooks or Hooks(), StopRule(stop_train_acc, stop_consecutive, stop_from)
     forward = torch.compile(stack.forward) if compile else stack.forward
     aug = augmentation(augment)
+    drawn = [curves] * len(models) if isinstance(curves, bool) else curves
+    last = epochs - (rule.consecutive if rule.train_acc is not None else 1)  # after it, the epochs a cap makes read
+    read = lambda i, e: drawn[i] or e > last  # noqa: E731  (epoch e of seed i known in full)
     ev = eval_indices if eval_indices is not None else torch.arange(len(y), device=x.device)
     fit = (x[ev], y[ev])  # the run's training data, evaluated in eval mode at epoch 0 and by the stopping rule
     if checkpoint and Path(checkpoint).exists():
@@ -293,7 +342,7 @@ def train(
                     save()
                     raise Interrupted(f"SIGTERM at epoch {e}, step {step + 1}: saved {checkpoint}")
             hooks.after_epoch(stack, e)
-            end_epoch(p, stack, e, y[orders], data, fit, rule, save_epochs, bf16)
+            end_epoch(p, stack, e, y[orders], data, fit, rule, save_epochs, bf16, read)
             retire(p, stack, opt, hooks, rule)
             if checkpoint and checkpoint_every and e % checkpoint_every == 0 and e < epochs:
                 save()
@@ -332,23 +381,31 @@ def resume(checkpoint: str | Path, stack: Stack, device: torch.device) -> tuple[
 
 
 def end_epoch(p: Progress, stack: Stack, e: int, targets: torch.Tensor, data: dict, fit: tuple, rule: StopRule,
-              save_epochs: tuple[int, ...], bf16: bool) -> None:  # fmt: skip
+              save_epochs: tuple[int, ...], bf16: bool, read: Callable[[int, int], bool]) -> None:  # fmt: skip
     """Log epoch ``e`` of every active seed: training loss and accuracy as the mean over its steps
-    (``targets``: the labels in each seed's order), the test set, and with a stopping rule the
-    eval-mode accuracy on its training data (split ``train_eval``), which extends or breaks its
-    streak; keep the snapshot of a ``save_epochs`` epoch."""
+    (``targets``: the labels in each seed's order); with a stopping rule, its eval-mode accuracy on
+    its training data (split ``train_eval``), which extends or breaks its streak; and the test set
+    where the epoch may be read. ``read(i, e)`` says whether epoch ``e`` of seed ``i`` must be known
+    in full whatever its fit (a drawn run; the last epochs before the cap); otherwise a fit below
+    the threshold is censored (``screen``: no ``train_eval`` row) and the test set is evaluated only
+    where the seed fits (only there can its streak, and so its read-out, end). Keep the snapshot of
+    a ``save_epochs`` epoch."""
     n = targets.shape[1]
     sizes = torch.tensor([o.shape[1] for o in p.logits], device=targets.device, dtype=p.losses[0].dtype)
     train_loss = (torch.stack(p.losses, 1) @ sizes / n).tolist()
     train_acc = ((torch.cat(p.logits, 1).argmax(-1) == targets).sum(1) / n).tolist()
-    test_loss, test_acc = evaluate(stack, data["x_test"], data["y_test"], bf16=bf16)
-    fit_loss, fit_acc = evaluate(stack, *fit, bf16=bf16) if rule.train_acc is not None else (None, None)
+    known = [read(i, e) for i in p.active]
+    fits = screen(stack, *fit, rule.train_acc, known, bf16=bf16) if rule.train_acc is not None else [None] * len(p.active)
+    tested = [j for j in range(len(p.active)) if known[j] or (fits[j] is not None and rule.fitted(fits[j][1], e))]
+    test = dict(zip(tested, zip(*evaluate(stack, data["x_test"], data["y_test"], bf16=bf16, rows=tested)))) if tested else {}
     for j, i in enumerate(p.active):
         p.log(i, e, "train", train_loss[j], train_acc[j])
-        p.log(i, e, "test", test_loss[j], test_acc[j])
-        if fit_acc is not None:
-            p.log(i, e, "train_eval", fit_loss[j], fit_acc[j])
-            p.streak[i] = p.streak.get(i, 0) + 1 if rule.fitted(fit_acc[j], e) else 0
+        if j in test:
+            p.log(i, e, "test", *test[j])
+        if rule.train_acc is not None:
+            if fits[j] is not None:
+                p.log(i, e, "train_eval", *fits[j])
+            p.streak[i] = p.streak.get(i, 0) + 1 if fits[j] is not None and rule.fitted(fits[j][1], e) else 0
         if e in save_epochs:
             p.snapshots[i][e] = stack.state(j)
     p.epoch, p.step, p.losses, p.logits = e, 0, [], []

@@ -34,7 +34,11 @@ def runs(t: RunTable, cfg: dict) -> None:
     s = t.setting()
     for seed in t.seeds(cfg):
         for f in cfg["fractions"]:
-            t.pair(NAME, seed, t.warm(s, t.pretrain(s, f, seed), seed), t.fresh(s, seed), fraction=f)
+            pre, fresh = t.pretrain(s, f, seed), t.fresh(s, seed)
+            warm = t.warm(s, pre, seed)
+            t.pair(NAME, seed, warm, fresh, fraction=f)
+            if f == cfg["curves_fraction"]:
+                t.draw(pre, warm, fresh)  # the learning curves' runs
 
 
 def contrasts(tables: dict[str, pd.DataFrame], cfg: dict) -> list:

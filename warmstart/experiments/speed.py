@@ -32,12 +32,14 @@ def runs(t: RunTable, cfg: dict) -> None:
     s = model_setting(t, cfg)
     units = unit_names(s.model["name"], s.model["depth"])
     for seed in t.seeds(cfg):
-        pre = t.pretrain(s, cfg["fraction"], seed)
-        t.pair(NAME, seed, t.warm(s, pre, seed), t.fresh(s, seed), keep_first=len(units))
+        pre, fresh = t.pretrain(s, cfg["fraction"], seed), t.fresh(s, seed)
+        warms = {len(units): t.warm(s, pre, seed)}
         for k in cfg["keep_first"]:
             reset = units[k:]
-            warm = t.warm(s, pre, seed, path=reset_path("+".join(reset), cfg["mode"]), reset=reset, reset_mode=cfg["mode"])
-            t.pair(NAME, seed, warm, t.fresh(s, seed), keep_first=k)
+            warms[k] = t.warm(s, pre, seed, path=reset_path("+".join(reset), cfg["mode"]), reset=reset, reset_mode=cfg["mode"])
+        for k, warm in warms.items():
+            t.pair(NAME, seed, warm, fresh, keep_first=k)
+        t.draw(fresh, *warms.values())  # the figure's training curves
 
 
 def _epochs(rows: pd.DataFrame, threshold: float) -> tuple[pd.DataFrame, bool]:

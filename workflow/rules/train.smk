@@ -15,6 +15,8 @@ rule train:
         # checkpoint_every, channels_last, compile) are read from the config by the script, so
         # that changing them retrains nothing
         runs=lambda w: [run_table.identity(RUNS[r]) for r in shard_runs(w)],
+        # which runs a figure draws epoch by epoch (evaluated at every epoch; the others where read)
+        curves=lambda w: [r in TABLE.drawn for r in shard_runs(w)],
         resume_dir=lambda w: f"results/resume/{w.shard}",
     script:
         "../scripts/train.py"

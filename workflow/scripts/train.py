@@ -25,5 +25,6 @@ with job(snakemake.log[0]):
         channels_last=speed["channels_last"],
         compile=speed["compile"],
         shard=snakemake.wildcards.shard,
+        curves=snakemake.params.curves,
         protocol=stamp(snakemake.config),  # recorded in provenance; the runs' own rule is in their identity
     )
