@@ -339,3 +339,45 @@ def test_lean_evaluation_reads_every_run_as_full_evaluation_does(mnist1d_file, m
     assert lean_rows < full_rows  # it did skip evaluations
     merged = frames["full"].merge(frames["lean"], on=["run", "epoch", "split"], suffixes=("", "_lean"))
     assert (merged.acc == merged.acc_lean).all() and (merged.loss - merged.loss_lean).abs().max() < 1e-6  # what is logged is the same
+
+
+def test_the_longest_chain_of_training_starts_first(tmp_path):
+    """A shard's priority is its cost plus the longest path of the shards that train from it, so a
+    pretraining shard ranks above every shard it feeds and a chain's first round above a long
+    lone shard shorter than the chain; a previous study's timing.csv replaces the estimate."""
+    mlp = {"name": "mlp", "width": 100, "depth": 2}
+    spec = lambda epochs, parent=None: {"epochs": epochs, "model": mlp, "parent": parent}  # noqa: E731
+    table = {"pre/seed~0": spec(100), "tune/seed~0": spec(200, "pre/seed~0"), "round2/seed~0": spec(200, "tune/seed~0"),
+             "lone/seed~0": spec(450), "wide/seed~0": {"epochs": 200, "model": mlp | {"width": 400}, "parent": None}}  # fmt: skip
+    shard_of = {run: run.replace("seed~0", "seeds~0") for run in table}
+    costs = shards.run_costs(table)
+    assert costs["wide/seed~0"] > 4 * costs["tune/seed~0"]  # a model 4x as wide costs more than 4x per epoch
+    path = shards.critical_paths(shard_of, table, costs)
+    assert path["pre/seeds~0"] == costs["pre/seed~0"] + path["tune/seeds~0"] == 500
+    assert path["pre/seeds~0"] > path["lone/seeds~0"] > path["tune/seeds~0"] > path["round2/seeds~0"]
+    # measured seconds where a previous study has them; the other runs at the measured runs' median rate
+    (tmp_path / "timing.csv").write_text("run,seconds\npre/seed~0,50.0\ntune/seed~0,10.0\nelsewhere/seed~0,1.0\n")
+    timed = shards.run_costs(table, tmp_path / "timing.csv")
+    assert timed["pre/seed~0"] == 50.0 and timed["tune/seed~0"] == 10.0
+    assert timed["lone/seed~0"] == pytest.approx(450 * 0.275)  # the median of 0.5 and 0.05 s per epoch
+    measured = shards.critical_paths(shard_of, table, timed)
+    assert measured["pre/seeds~0"] == pytest.approx(50 + 10 + 200 * 0.275) and measured["lone/seeds~0"] > measured["pre/seeds~0"]
+
+
+def test_the_workflow_runs_training_jobs_longest_chain_first(tmp_path):
+    """Snakemake gets each training job's critical path as its priority: a pretraining shard ranks
+    above the shards that tune from it."""
+    import re
+
+    from studies import copy_workflow, snakemake
+
+    work = copy_workflow(tmp_path / "w")
+    out = snakemake(work, "-n", "--configfile", "configs/tiny.yaml")
+    assert out.returncode == 0, out.stderr
+    priority = {}
+    for block in re.split(r"\n(?=(?:local)?rule \w+:)", out.stdout):
+        if re.match(r"(?:local)?rule train:", block.strip()):
+            priority[re.search(r"shard=(\S+)", block).group(1)] = float(re.search(r"priority: (\S+)", block).group(1))
+    pre = next(s for s in priority if "/pretrain/fraction~0.5/" in s)
+    warm = [s for s in priority if "/warm/fraction~0.5/" in s]
+    assert warm and all(priority[pre] > priority[s] > 0 for s in warm)

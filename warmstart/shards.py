@@ -8,7 +8,9 @@ each run's outputs under ``results/shards/<shard>/seed~N/`` and a per-run step l
 
 from __future__ import annotations
 
+import csv
 import json
+import statistics
 from pathlib import Path
 
 from warmstart.names import is_shard, members, shard, split
@@ -84,3 +86,53 @@ def same_up_to_seed(specs: list[dict]) -> None:
     for spec in specs[1:]:
         if strip(spec) != first:
             raise ValueError(f"runs {specs[0]['id']} and {spec['id']} differ in more than their seed: they cannot share a shard")
+
+
+def model_cost(model: dict) -> float:
+    """A model's training cost per example relative to the default MLP 100-100 (multiply-adds of
+    its hidden layers, for MNIST-1D's 40 inputs; a rough weight for convolutional networks): a
+    scheduling estimate, never a result."""
+    width, depth = model.get("width", 100), model.get("depth", 2)
+    if model["name"] == "logreg":
+        return 0.03
+    if model["name"] == "mlp":
+        return (40 * width + (depth - 1) * width * width + 10 * width) / 15_000
+    return {"cnn": 10.0, "resnet": 40.0}.get(model["name"], 10.0) * (width / 32) ** 2
+
+
+def run_costs(runs: dict[str, dict], timing: str | Path | None = None) -> dict[str, float]:
+    """Each run's expected training seconds: its measured seconds in a previous study's
+    ``timing.csv`` when it is there; otherwise its epoch cap × ``model_cost``, in seconds at the
+    median rate of the runs measured (1 per epoch of the default MLP when none is)."""
+    known: dict[str, float] = {}
+    if timing and Path(timing).exists():
+        with open(timing) as f:
+            known = {r["run"]: float(r["seconds"]) for r in csv.DictReader(f) if r["run"] in runs}
+    units = {r: spec["epochs"] * model_cost(spec["model"]) for r, spec in runs.items()}
+    rate = statistics.median(known[r] / units[r] for r in known if units[r] > 0) if known else 1.0
+    return {r: known.get(r, units[r] * rate) for r in runs}
+
+
+def critical_paths(shard_of: dict[str, str], runs: dict[str, dict], costs: dict[str, float]) -> dict[str, float]:
+    """Per shard, the expected seconds of the longest chain of training jobs that starts with it:
+    its own cost (the sum of its runs' ``costs``: its seeds train together) plus the longest path
+    of the shards that train from its runs (their ``parent``). Run as job priorities, the shards
+    that hold up the most work start first, so the last jobs of a study are short ones and no core
+    waits on a long shard started late (a longest-path-first list schedule)."""
+    own: dict[str, float] = {}
+    children: dict[str, set[str]] = {}
+    for run, shard in shard_of.items():
+        own[shard] = own.get(shard, 0.0) + costs[run]
+        parent = runs[run]["parent"]
+        if parent in shard_of:
+            children.setdefault(shard_of[parent], set()).add(shard)
+    path: dict[str, float] = {}
+
+    def longest(shard: str) -> float:
+        if shard not in path:
+            path[shard] = own[shard] + max((longest(c) for c in children.get(shard, ())), default=0.0)
+        return path[shard]
+
+    for shard in sorted(own):
+        longest(shard)
+    return path

@@ -34,6 +34,12 @@ DIAGNOSE_BATCHES = shards.partition(
 )
 # Shards of seeds, one training job each (a finished run keeps the shard that trained it)
 SHARD_OF = shards.plan(list(RUNS), config["train"]["seeds_per_job"])
+# Each training job's priority: the expected seconds of the longest chain of training jobs it
+# starts (its own cost from a previous study's timing.csv where there is one, else its epoch cap x
+# model cost), so that the shards that hold up the most work start first
+PRIORITY = shards.critical_paths(
+    SHARD_OF, RUNS, shards.run_costs(RUNS, "results/tables/timing.csv")
+)
 
 
 def shard_runs(wildcards):

@@ -8,6 +8,7 @@ rule train:
     conda:
         ENV
     threads: config["train"]["threads"]
+    priority: lambda w: PRIORITY[w.shard]
     resources:
         gpu=GPUS,
     params:
