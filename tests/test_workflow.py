@@ -142,6 +142,21 @@ def test_a_finished_study_has_nothing_left_to_do(workdir):
     assert planned(workdir) == {}
 
 
+def test_docs_are_published_only_from_runs_of_one_clean_commit(workdir, tmp_path):
+    """`snakemake docs` refuses, in one line naming the code states, to write docs/measured.md from
+    runs not trained by one clean commit (the tiny study's copy has no git: `unknown`), leaving
+    nothing written; asked explicitly, it writes them and names them."""
+    work = tmp_path / "study"
+    shutil.copytree(workdir, work, symlinks=True)
+    out = snakemake(work, "--cores", "1", "docs", "--configfile", "configs/tiny.yaml")
+    assert out.returncode != 0 and not (work / "docs/measured.md").exists()
+    line = next(x for x in out.stderr.splitlines() if x.startswith("Error: results/runs"))
+    assert "unknown (" in line and "one clean commit" in line and "Traceback" not in out.stderr
+    out = snakemake(work, "--cores", "1", "docs", "--configfile", "configs/tiny.yaml", "--config", "docs_mixed_code=True")
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "trained by `unknown`" in (work / "docs/measured.md").read_text()
+
+
 def embedded(html: str, name: str) -> dict:
     """The JSON object a Snakemake report embeds as ``var <name> = {...}`` (after its scripts)."""
     start = list(re.finditer(rf"var {name} = (?=\{{)", html))[-1].end()

@@ -16,6 +16,8 @@ from pathlib import Path
 import psutil
 import torch
 
+from warmstart.errors import DataError
+
 ENVIRONMENT = ("SLURM_JOB_ID", "SLURM_ARRAY_JOB_ID", "SLURM_ARRAY_TASK_ID", "CUDA_VISIBLE_DEVICES")  # recorded in provenance
 
 
@@ -68,3 +70,19 @@ def provenance(spec: dict, device: str, seconds: dict[str, float], protocol: dic
         "environment": {k: v for k, v in os.environ.items() if k in ENVIRONMENT},
         "finished": datetime.now(UTC).isoformat(timespec="seconds"),
     }
+
+
+def published_code(commits: dict[str, int], mixed: bool = False) -> str:
+    """The one commit that trained every run of a study to be published (``commits``: commit ->
+    runs it trained, as ``provenance.json`` records them), so that its verdicts come from one clean
+    code state. Raise ``DataError`` naming the commits when there is more than one or one is an
+    uncommitted tree (``-dirty``) or none known (``unknown``: a copy without git), unless
+    ``mixed``; then the most frequent is returned."""
+    ranked = sorted(commits, key=lambda c: (-commits[c], c))
+    if not mixed and (len(ranked) != 1 or ranked[0].endswith("-dirty") or ranked[0] == "unknown"):
+        named = ", ".join(f"{c} ({commits[c]} runs)" for c in ranked)
+        raise DataError(
+            f"results/runs: trained by {named}; docs/measured.md is published from runs of one clean commit "
+            "(rerun the study at one commit, or pass --config docs_mixed_code=True to publish them anyway)"
+        )
+    return ranked[0]

@@ -28,7 +28,7 @@ from warmstart.verdicts import CONTRAST_COLUMNS, judge
 
 # the config's top-level sections: an experiment sees one only when it declares it in ``reads``
 # (``seeds``, the study's default of every section's own ``seeds``, is read through ``RunTable.seeds``)
-TOP_SECTIONS = ("dataset", "model", "train", "protocol", "diagnostics", "experiments", "confirm")
+TOP_SECTIONS = ("dataset", "model", "train", "protocol", "diagnostics", "experiments", "confirm", "docs_mixed_code")
 
 
 def discover() -> dict[str, Experiment]:

@@ -105,6 +105,8 @@ rule docs:
     log:
         "results/logs/docs.log",
     localrule: True
+    params:
+        mixed_code=config["docs_mixed_code"],
     conda:
         ENV
     script:

@@ -6,12 +6,13 @@ import pandas as pd
 
 from warmstart.atomic import atomic_write_text
 from warmstart.jobs import job
-from warmstart.provenance import git_commit
+from warmstart.provenance import git_commit, published_code
 
 with job(snakemake.log[0]):
     runs = pd.read_csv(snakemake.input.runs).run
     prov = [json.loads(open(f"results/runs/{r}/provenance.json").read()) for r in runs]
     commits = Counter(p["git_commit"] for p in prov)
+    published_code(commits, snakemake.params.mixed_code)  # one clean commit, or refused in one line
     devices = Counter(p["device"] for p in prov)
     seconds = sum({p["shard"]["name"]: p["seconds"]["train_shard"] for p in prov}.values())  # once per shard
 
