@@ -121,18 +121,18 @@ def critical_paths(shard_of: dict[str, str], runs: dict[str, dict], costs: dict[
     waits on a long shard started late (a longest-path-first list schedule)."""
     own: dict[str, float] = {}
     children: dict[str, set[str]] = {}
-    for run, shard in shard_of.items():
-        own[shard] = own.get(shard, 0.0) + costs[run]
+    for run, job in shard_of.items():
+        own[job] = own.get(job, 0.0) + costs[run]
         parent = runs[run]["parent"]
         if parent in shard_of:
-            children.setdefault(shard_of[parent], set()).add(shard)
+            children.setdefault(shard_of[parent], set()).add(job)
     path: dict[str, float] = {}
 
-    def longest(shard: str) -> float:
-        if shard not in path:
-            path[shard] = own[shard] + max((longest(c) for c in children.get(shard, ())), default=0.0)
-        return path[shard]
+    def longest(job: str) -> float:
+        if job not in path:
+            path[job] = own[job] + max((longest(c) for c in children.get(job, ())), default=0.0)
+        return path[job]
 
-    for shard in sorted(own):
-        longest(shard)
+    for job in sorted(own):
+        longest(job)
     return path
