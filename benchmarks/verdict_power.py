@@ -26,9 +26,9 @@ if __name__ == "__main__":
     config = validate(config, ROOT / "workflow/schemas/config.schema.yaml")
     v = config["protocol"]
     r = rates(config, args.draws, (3.0, 4.0, 5.0), {"accuracy": v["margin_accuracy"], "epochs": v["margin_epochs"]})
-    positive = r.get("reproduced", 0) + r.get("partly reproduced", 0)
+    positive = r.get("reproduced", 0) + r.get("mixed", 0) + r.get("partly reproduced", 0)
     table = r.assign(positive=positive)[["positive"] + [c for c in ("reproduced",) if c in r]].unstack("effect_se")
-    print("| experiment | claim | no effect: reproduced or partly | planted 3 SE: reproduced | 4 SE | 5 SE |")
+    print("| experiment | claim | no effect: reproduced, mixed or partly | planted 3 SE: reproduced | 4 SE | 5 SE |")
     print("|---|---|---|---|---|---|")
     for (exp, claim), row in table.iterrows():
         planted = " | ".join(f"{row[('reproduced', se)]:.1%}" for se in (3.0, 4.0, 5.0))

@@ -192,12 +192,14 @@ def test_hypothesis_verdict_follows_the_paired_intervals_on_each_half():
 
     j = judged(diag, final)
     assert list(j.status) == ["against", "against", "supported", "supported"]  # seen, seen, unseen, unseen; Holm over four
-    assert verdict(j) == "partly reproduced"
+    assert verdict(j) == "mixed"  # supported on unseen examples, against on seen ones: both named, never "partly"
     assert verdict(judged(*_diag(sharper=2.0, noisier=-1.0))) == "reproduced"
     assert verdict(judged(*_diag(sharper=-2.0, noisier=2.0))) == "not reproduced"
-    assert verdict(judged(*_diag(sharper=2.0, noisier=2.0))) == "partly reproduced"
+    assert verdict(judged(*_diag(sharper=2.0, noisier=2.0))) == "mixed"
     text = _summary(final, {"hypothesis": {}}, {"diagnostics": diag})
-    assert "**Verdict: partly supported**" in text
+    line = next(x for x in text.splitlines() if x.startswith("**Verdict:"))
+    assert line.startswith("**Verdict: mixed: supported by one mechanism's contrast, contradicted by another** (supported: ")
+    assert all(name in line for name in j.contrast) and "; against: " in line
 
 
 def _speed(fresh_epochs, plain_epochs, kept_epochs, start=0.5) -> pd.DataFrame:

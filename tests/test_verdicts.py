@@ -59,7 +59,10 @@ def test_rules_on_constructed_contrasts():
     assert v(contrast("effect", 0.001)) == "inconclusive"  # an interval containing 0 supports nothing
     assert v(contrast("equivalence", 0.0)) == "inconclusive"  # "no difference" alone is no positive finding
     assert v(contrast("effect", 0.02), contrast("equivalence", 0.0, seed=1)) == "reproduced"
-    assert v(contrast("effect", 0.02), contrast("equivalence", 0.03, seed=1)) == "partly reproduced"
+    # an effect supported and a contrast against: "mixed", never a word of partial success
+    assert v(contrast("effect", 0.02), contrast("equivalence", 0.03, seed=1)) == "mixed"
+    assert v(contrast("effect", 0.02), contrast("effect", -0.02, seed=1)) == "mixed"
+    assert v(contrast("effect", 0.02), contrast("equivalence", 0.004, sd=0.03, seed=1)) == "partly reproduced"  # none against
     assert v(contrast("effect", 0.001), contrast("equivalence", 0.03, seed=1)) == "not reproduced"
     assert v(contrast("effect", 0.02, converged=False)) == "not converged"
     # a positive control is required but is no finding of the claim: it cannot make it "partly reproduced"

@@ -12,7 +12,7 @@ import pandas as pd
 
 from warmstart.experiments import REGISTRY
 from warmstart.tables import fitted_share
-from warmstart.verdicts import describe, verdict
+from warmstart.verdicts import describe, split_evidence, verdict
 
 
 def _pct(x: float) -> str:
@@ -59,6 +59,8 @@ def claim_verdicts(name: str, contrasts: pd.DataFrame, notes: list[str], claims:
         word = _word(name, v)
         label = "" if len(claims) == 1 else f" ({key.replace('_', ' ')})"
         none = "" if len(rows) else " — no primary contrast could be formed from the conditions run"
+        if v == "mixed":  # both directions named on the verdict's own line
+            none = f" ({split_evidence(rows)})"
         lines += [
             f"**{REGISTRY[name].claim_word}{label}.** {text}",
             "",
@@ -100,9 +102,10 @@ def rules(protocol: dict) -> str:
         f"equivalence test (TOST within ±{100 * m:g} points of accuracy, ±{e:g} epochs of speed; its 90% interval is shown, "
         "unadjusted: the decision is the Holm-adjusted TOST p) and against when the mean lies significantly beyond the margin. "
         "A positive control is tested like an effect but is no finding of the claim. A claim is *reproduced* when all its "
-        "contrasts are supported, *partly reproduced* when at least one claimed effect is, *not reproduced* when none is and one "
-        "is against, *inconclusive* otherwise; contrasts whose pairs were not fitted where read are *not converged* and left out "
-        "of the family. Exact identities (a full reset restored to its initial values is the fresh run; a convex optimum) are "
+        "contrasts are supported, *mixed* when at least one claimed effect is supported and a contrast is against (the verdict "
+        "names both), *partly reproduced* when at least one claimed effect is and none is against, *not reproduced* when none "
+        "is and one is against, *inconclusive* otherwise; contrasts whose pairs were not fitted where read are *not converged* "
+        "and left out of the family. Exact identities (a full reset restored to its initial values is the fresh run; a convex optimum) are "
         "built-in checks, listed apart and outside every family and verdict. Other conditions are shown with their own "
         "uncorrected reading (gap, reversed, equivalent, none). Nothing is chosen on the test set: every tested setting is fixed "
         "in the config."

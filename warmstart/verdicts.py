@@ -33,12 +33,15 @@ contrast is
 * **not converged**: its arms did not both fit their training data where read; it is shown, left
   out of the family, and gets no verdict.
 
-A claim's ``verdict`` is *reproduced* when all its contrasts are supported; *partly reproduced*
-when at least one **effect** is supported (an equivalence alone is no positive finding: with no
-effect anywhere, "no difference" is what noise gives; nor is a control); *not reproduced* when none
-is and some contrast is against; *inconclusive* otherwise; *not converged* when no contrast could
-be tested. A claim without an effect or a control is *inconclusive*, so with no effect anywhere the
-chance of *reproduced* or *partly reproduced* is at most alpha (Holm's family-wise error rate).
+A claim's ``verdict`` is *reproduced* when all its contrasts are supported; *mixed* when at least
+one **effect** is supported and some contrast is against (the evidence points both ways: no word
+that reads as partial success may hide a contrast against the claim); *partly reproduced* when at
+least one effect is supported and none is against (an equivalence alone is no positive finding:
+with no effect anywhere, "no difference" is what noise gives; nor is a control); *not reproduced*
+when no effect is supported and some contrast is against; *inconclusive* otherwise; *not
+converged* when no contrast could be tested. A claim without an effect or a control is *inconclusive*, so with no effect anywhere the
+chance of *reproduced*, *mixed* or *partly reproduced* is at most alpha (Holm's family-wise error
+rate).
 Intervals: 95% for effects and controls, 90% for equivalences (the one TOST at alpha 0.05 decides
 on before Holm's adjustment; the decision is the adjusted p's), each row saying its ``ci_level``.
 A check passes when every value is within the tolerance (plus 1e-6, the rounding of accuracies
@@ -140,11 +143,20 @@ def verdict(rows: pd.DataFrame) -> str:
     if (rows.status == "supported").all():
         return "reproduced"
     effect_found = ((tested.kind == "effect") & (tested.status == "supported")).any()
+    against = (tested.status == "against").any()
     if effect_found:
-        return "partly reproduced"
-    if (tested.status == "against").any():
-        return "not reproduced"
-    return "inconclusive"
+        return "mixed" if against else "partly reproduced"
+    return "not reproduced" if against else "inconclusive"
+
+
+VERDICTS = ("reproduced", "mixed", "partly reproduced", "not reproduced", "inconclusive", "not converged")
+
+
+def split_evidence(rows: pd.DataFrame) -> str:
+    """The contrasts of a *mixed* claim by direction: ``supported: a, b; against: c``."""
+    rows = rows[rows.kind != "check"]
+    side = lambda status: ", ".join(rows[rows.status == status].contrast)  # noqa: E731
+    return f"supported: {side('supported')}; against: {side('against')}"
 
 
 def fmt_value(x: float, unit: str) -> str:

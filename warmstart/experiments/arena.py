@@ -19,8 +19,9 @@ under one Holm correction over the arena: the intervention beats the plain warm 
 network of its own, with its own pretraining, warm and fresh starts) narrows the gap when its own
 gap is smaller than the plain network's (effect, ``(fresh − warm) − (own fresh − own warm)``) and
 closes it when, besides, its warm start is equivalent to its own fresh start. Read: *reproduced* =
-closes the gap, *partly* = narrows it (the effect supported, not shown equivalent), otherwise not
-shown to narrow the gap. An arm that is the fresh start by construction (every unit
+closes the gap, *mixed* = narrows it and is shown not to close it (the effect supported, the
+equivalence against), *partly* = narrows it (the effect supported, the equivalence undecided),
+otherwise not shown to narrow the gap. An arm that is the fresh start by construction (every unit
 reset and restored to its initial values) makes no claim: its gap of 0 is a built-in check.
 """
 
@@ -288,6 +289,7 @@ EXPERIMENT = Experiment(
     notes=notes,
     words={
         "reproduced": "closes the gap",
+        "mixed": "narrows the gap; shown not to close it",
         "partly reproduced": "narrows the gap",
         "not reproduced": "not shown to narrow the gap; a contrast against the claim",
         "inconclusive": "not shown to narrow the gap",

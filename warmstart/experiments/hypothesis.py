@@ -233,6 +233,7 @@ EXPERIMENT = Experiment(
     notes=notes,
     words={
         "reproduced": "supported",
+        "mixed": "mixed: supported by one mechanism's contrast, contradicted by another",
         "partly reproduced": "partly supported",
         "not reproduced": "not supported",
         "inconclusive": "inconclusive",
