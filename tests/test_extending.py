@@ -110,6 +110,14 @@ def digest(workdir: Path) -> str:
     return out.stdout.strip()
 
 
+def protocol_hash(workdir: Path) -> str:
+    code = "from test_protocol import CONFIGS, merged\nfrom warmstart import experiments as e\n"
+    code += "print(e.protocol_hash(merged(CONFIGS['tiny'])))"
+    out = run(workdir, "-c", code)
+    assert out.returncode == 0, out.stderr[-2000:]
+    return out.stdout.strip()
+
+
 def trained(jobs: dict[str, list[str]]) -> set[str]:
     runs_ = {t.removeprefix("run=") for t in jobs.get("run", [])}
     assert runs_ <= {r for t in jobs.get("train", []) for r in names.members(t.removeprefix("shard="))}
@@ -121,7 +129,7 @@ def test_a_toy_experiment_and_a_toy_intervention_join_through_the_registries_alo
     shutil.copytree(tiny_study, study, symlinks=True)
     for item in ("tests", "docs", "tools", "benchmarks"):  # what the copy's own tests read
         shutil.copytree(ROOT / item, study / item, ignore=shutil.ignore_patterns("__pycache__"))
-    old_digest = digest(study)
+    old_digest, old_hash = digest(study), protocol_hash(study)
     runs_before = set(run(study, "-c", RUNS).stdout.split())
     touched: dict[str, set[str]] = {"experiment": set(), "intervention": set()}
 
@@ -146,6 +154,12 @@ def test_a_toy_experiment_and_a_toy_intervention_join_through_the_registries_alo
     write("intervention", "tests/test_toy_scale.py", INTERVENTION_TEST)
     tiny["experiments"]["arena"]["arms"].append({"name": "toy_scale", "factor": 0.9})
     write("intervention", "configs/tiny.yaml", yaml.safe_dump(tiny, sort_keys=False))
+    # the finished study's runs were trained under the earlier protocol: the verdicts accept them only when the config
+    # lists that hash with its reason (in the tiny config: no new file)
+    assert protocol_hash(study) != old_hash
+    tiny["protocol"]["compatible"] = {old_hash: "the toy experiment and the toy arm added; no earlier rule changed"}
+    for what in touched:
+        write(what, "configs/tiny.yaml", yaml.safe_dump(tiny, sort_keys=False))
     # both change the tiny study's run table, whose digest the protocol test holds: the same file for both
     new_digest = digest(study)
     assert new_digest != old_digest

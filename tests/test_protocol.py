@@ -63,8 +63,78 @@ def test_the_hash_follows_what_is_declared_and_nothing_else():
         changed = copy.deepcopy(config)
         edit(changed)
         assert experiments.protocol_hash(changed) != h
-    confirm = merged(["config.yaml", "configs/confirm.yaml"])
-    assert experiments.protocol_hash(confirm) == h  # new seeds and new data, the same protocol
+    for edit in (  # what decides is covered too: a primary setting, an arm, a grid
+        lambda c: c["experiments"]["shrink_perturb"].update(primary=[0.3, 0.001]),
+        lambda c: c["experiments"]["arena"]["arms"].pop(),
+        lambda c: c["experiments"]["fraction"].update(curves_fraction=0.25),
+    ):
+        changed = copy.deepcopy(config)
+        edit(changed)
+        assert experiments.protocol_hash(changed) != h
+    # new seeds and new data, the same protocol: the confirmation differs only in leaving out Table 1's ResNet rows
+    confirm, default = experiments.declared(merged(["config.yaml", "configs/confirm.yaml"])), experiments.declared(config)
+    table1 = default["sections"]["table1"] | {"models": [m for m in default["sections"]["table1"]["models"] if m != "resnet"]}
+    assert confirm == default | {"sections": default["sections"] | {"table1": table1}}
+    listed = copy.deepcopy(config)
+    listed["protocol"]["compatible"] = {"0123456789ab": "an earlier hash accepted with its reason"}
+    assert experiments.protocol_hash(listed) == h  # the list of accepted hashes is not the protocol
+
+
+EXPERIMENT_CODE = """from warmstart.experiments.base import Experiment
+from warmstart.verdicts import Contrast
+
+
+def _share(values):
+    return values * {factor}  # {comment}
+
+
+def contrasts(tables, cfg):
+    return [Contrast("main", "c", "effect", _share(tables["final"].x), True)]
+
+
+def figure(tables, cfg):
+    return {figure}
+
+
+EXPERIMENT = Experiment(name="{name}", order=999, title="t", claims={{"main": "m"}}, runs=lambda t, c: None,
+                        contrasts=contrasts, figures={{}}, words={{"reproduced": "{word}"}})
+"""
+
+
+def test_the_hash_covers_the_code_that_decides_a_verdict_and_not_its_figures(tmp_path, monkeypatch):
+    """An edit of a contrast, of a function it calls or of a verdict word changes an experiment's
+    declared code; a comment, the layout or a figure's code does not."""
+    import importlib
+    import sys
+
+    monkeypatch.syspath_prepend(str(tmp_path))
+    base = dict(factor="1.0", comment="a share", figure="None", word="closes")
+
+    def code(name: str, **edit: str) -> dict:
+        (tmp_path / f"{name}.py").write_text(EXPERIMENT_CODE.format(name=name, **(base | edit)))
+        record = importlib.import_module(name).EXPERIMENT
+        monkeypatch.setitem(experiments.REGISTRY, name, record)
+        out = experiments.deciding_code(merged(CONFIGS["default"]) | {"experiments": {name: {}}}, name)
+        sys.modules.pop(name)
+        return out
+
+    reference = code("exp_ref")
+    assert set(reference["functions"]) == {"contrasts", "_share"}  # the helper it calls, not the figure
+    assert code("exp_comment", comment="another comment") == reference
+    assert code("exp_figure", figure="1") == reference
+    assert code("exp_helper", factor="2.0") != reference
+    assert code("exp_word", word="narrows") != reference
+
+
+def test_a_run_under_another_protocol_is_refused_in_one_line_unless_listed_with_a_reason():
+    recorded = {"a/seed~0": "aaaaaaaaaaaa", "a/seed~1": "aaaaaaaaaaaa", "b/seed~0": "bbbbbbbbbbbb", "c/seed~0": None}
+    protocol.check_recorded({"a/seed~0": "aaaaaaaaaaaa"}, "aaaaaaaaaaaa", {})
+    with pytest.raises(config_module.ConfigError) as e:
+        protocol.check_recorded(recorded, "aaaaaaaaaaaa", {})
+    line = str(e.value)
+    assert "\n" not in line and "1 runs under bbbbbbbbbbbb (e.g. b/seed~0)" in line and "no recorded protocol (e.g. c/seed~0)" in line
+    assert "the study's protocol hash is aaaaaaaaaaaa" in line and "protocol.compatible" in line
+    protocol.check_recorded({"b/seed~0": "bbbbbbbbbbbb"}, "aaaaaaaaaaaa", {"bbbbbbbbbbbb": "same rules, experiment added"})
 
 
 @pytest.mark.parametrize("name", CONFIGS)

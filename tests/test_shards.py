@@ -378,6 +378,6 @@ def test_the_workflow_runs_training_jobs_longest_chain_first(tmp_path):
     for block in re.split(r"\n(?=(?:local)?rule \w+:)", out.stdout):
         if re.match(r"(?:local)?rule train:", block.strip()):
             priority[re.search(r"shard=(\S+)", block).group(1)] = float(re.search(r"priority: (\S+)", block).group(1))
-    pre = next(s for s in priority if "/pretrain/fraction~0.5/" in s)
-    warm = [s for s in priority if "/warm/fraction~0.5/" in s]
+    pre = "mnist1d/mlp/adam/pretrain/fraction~0.5/seeds~0-1"
+    warm = [s for s in priority if s.startswith("mnist1d/mlp/adam/warm/fraction~0.5/")]  # every shard tuning from it
     assert warm and all(priority[pre] > priority[s] > 0 for s in warm)

@@ -157,6 +157,26 @@ def test_docs_are_published_only_from_runs_of_one_clean_commit(workdir, tmp_path
     assert "trained by `unknown`" in (work / "docs/measured.md").read_text()
 
 
+def test_a_run_trained_under_another_protocol_stops_the_verdicts_in_one_line(workdir, tmp_path):
+    """A run whose recorded protocol hash is not the study's stops the verdicts (the gap job) with one
+    line naming it and both hashes; listed under protocol.compatible with a reason, it is accepted."""
+    work = tmp_path / "study"
+    shutil.copytree(workdir, work, symlinks=True)
+    run = "mnist1d/mlp/adam/fresh/seed~0"
+    path = work / f"results/runs/{run}/provenance.json"
+    record = json.loads(path.read_text())
+    study_hash = record["protocol"]["hash"]
+    record["protocol"]["hash"] = "0123456789ab"
+    path.write_text(json.dumps(record))
+    out = snakemake(work, "--cores", "1", "--configfile", "configs/tiny.yaml")
+    assert out.returncode != 0 and "Traceback" not in out.stderr
+    line = next(x for x in out.stderr.splitlines() if x.startswith("Error: results/runs:"))
+    assert f"1 runs under 0123456789ab (e.g. {run})" in line and f"the study's protocol hash is {study_hash}" in line
+    accepted = variant(work, "accepted", lambda c: c["protocol"].update(compatible={"0123456789ab": "a test: the same protocol"}))
+    out = snakemake(work, "--cores", "1", "--configfile", accepted)
+    assert out.returncode == 0, out.stderr[-2000:]
+
+
 def embedded(html: str, name: str) -> dict:
     """The JSON object a Snakemake report embeds as ``var <name> = {...}`` (after its scripts)."""
     start = list(re.finditer(rf"var {name} = (?=\{{)", html))[-1].end()

@@ -22,16 +22,38 @@ thresholds, margins and seeds, declared before any data (the config's ``protocol
   family), the equivalence margins, and ``check_tolerance`` of the built-in identity checks.
 
 The protocol's **hash** (``warmstart.experiments.protocol_hash``, beside the registry whose
-experiments it reads) covers this section and what every experiment declares with it: its number
-of seeds, the epoch caps and the smooth shift's drift length. A change after results is a new
+experiments it reads) covers this section (less ``compatible``) and what every experiment declares
+with it: its number of seeds, the epoch caps, the smooth shift's drift length, its config section
+and the code that decides its verdicts (``warmstart.experiments.declared``). Every run records the
+hash it was trained under; the verdicts refuse a run under any other hash (``check_recorded``)
+unless ``compatible`` lists it with a reason. A change after results is a new
 ``version``, listed with its date and reason in ``docs/protocol.md`` (a test holds
 ``config.yaml``'s hash to the one listed there).
 """
 
 from __future__ import annotations
 
+from warmstart.errors import ConfigError
+
 
 def read_rule(config: dict) -> dict:
     """The stopping and read-out rule of every tuning run: ``{train_acc, consecutive}``."""
     r = config["protocol"]["read"]
     return {"train_acc": r["train_acc"], "consecutive": r["consecutive"]}
+
+
+def check_recorded(recorded: dict[str, str | None], study: str, compatible: dict[str, str]) -> None:
+    """Raise ``ConfigError`` in one line when a run (``recorded``: run -> the protocol hash its
+    ``provenance.json`` records) was trained under another hash than the ``study``'s and not one
+    that ``compatible`` (hash -> reason, the config's ``protocol.compatible``) accepts; the line
+    names each other hash, how many runs and one of them."""
+    other: dict[str | None, list[str]] = {}
+    for run, h in recorded.items():
+        if h != study and h not in compatible:
+            other.setdefault(h, []).append(run)
+    if other:
+        named = "; ".join(f"{len(runs)} runs under {h or 'no recorded protocol'} (e.g. {min(runs)})" for h, runs in other.items())
+        raise ConfigError(
+            f"results/runs: {named}, where the study's protocol hash is {study}: retrain them, or list the hash under "
+            "protocol.compatible with the reason it is the same protocol (docs/protocol.md)"
+        )

@@ -130,10 +130,17 @@ def gap_table(final: pd.DataFrame, contrasts: pd.DataFrame | None = None, margin
     return out.drop(columns=[c for c in params if out[c].isna().all()])
 
 
-def runs_table(runs: list[dict]) -> pd.DataFrame:
-    """The run table as written to ``runs.csv``: id, parent and the full parameters as JSON."""
+def runs_table(runs: list[dict], protocols: dict[str, str | None] | None = None) -> pd.DataFrame:
+    """The run table as written to ``runs.csv``: id, parent, the full parameters as JSON, and the
+    protocol hash the run was trained under (its ``provenance.json``; ``protocols``: run -> hash)."""
+    protocols = protocols or {}
     return pd.DataFrame(
-        {"run": [r["id"] for r in runs], "parent": [r["parent"] or "" for r in runs], "spec": [json.dumps(r, sort_keys=True) for r in runs]}
+        {
+            "run": [r["id"] for r in runs],
+            "parent": [r["parent"] or "" for r in runs],
+            "spec": [json.dumps(r, sort_keys=True) for r in runs],
+            "protocol_hash": [protocols.get(r["id"]) or "" for r in runs],
+        }  # fmt: skip
     )
 
 

@@ -12,12 +12,16 @@ the sections it declares in ``reads`` (``settings``, ``Settings``), nothing else
 
 from __future__ import annotations
 
+import ast
 import copy
 import hashlib
 import importlib
+import inspect
 import json
 import pkgutil
-from types import ModuleType
+import sys
+import textwrap
+from types import CodeType, ModuleType
 
 import pandas as pd
 
@@ -234,11 +238,44 @@ def claims_all(experiments: dict[str, dict]) -> dict[str, dict[str, str]]:
     return {name: claims(name, cfg) for name, cfg in experiments.items()}
 
 
+RULES = ("warmstart.verdicts", "warmstart.stats", "warmstart.tables", "warmstart.experiments.base")  # the code that reads and judges
+
+
+def syntax(source: str) -> str:
+    """The SHA-256 of ``source``'s syntax tree: comments and layout do not count, code does."""
+    return hashlib.sha256(ast.dump(ast.parse(textwrap.dedent(source))).encode()).hexdigest()
+
+
+def deciding_code(config: dict, name: str) -> dict:
+    """What decides experiment ``name``'s verdicts under ``config``, as digests of syntax: its
+    ``contrasts``, ``check`` and ``claims`` functions and every function of its own module they call
+    (transitively), with its claims and its verdict words. A figure's code is not in it."""
+    e = REGISTRY[name]
+    module = sys.modules[e.contrasts.__module__]
+    found: dict[str, str] = {}
+    todo = [f for f in (e.contrasts, e.check, e.claims) if callable(f)]
+    while todo:
+        f = todo.pop()
+        if getattr(f, "__module__", None) != module.__name__ or not hasattr(f, "__code__") or f.__qualname__ in found:
+            continue
+        found[f.__qualname__] = syntax(inspect.getsource(f))
+        codes, called = [f.__code__], set()
+        while codes:  # names used by the function and by the functions nested in it
+            c = codes.pop()
+            called |= set(c.co_names)
+            codes += [k for k in c.co_consts if isinstance(k, CodeType)]
+        todo += [getattr(module, n) for n in sorted(called) if callable(getattr(module, n, None))]
+    return {"functions": dict(sorted(found.items())), "claims": claims(name, settings(config, name)), "words": e.words}
+
+
 def declared(config: dict) -> dict:
-    """What the protocol's hash covers: the ``protocol`` section, the number of seeds of every
-    enabled experiment (a confirmation's seed offset moves them, it does not change how many), the
-    epoch caps of tuning and the epoch after which an experiment's arms may be read (its record's
-    ``read_after``: the key of its section that holds it; the smooth shift's drift)."""
+    """What the protocol's hash covers: the ``protocol`` section (less ``compatible``, the list of
+    earlier hashes accepted with a reason), the number of seeds of every enabled experiment (a
+    confirmation's seed offset moves them, it does not change how many), the epoch caps of tuning,
+    the epoch after which an experiment's arms may be read (its record's ``read_after``: the smooth
+    shift's drift), every enabled experiment's config section (its settings, primary conditions,
+    arms and grids), the code that decides its verdicts (``deciding_code``) and the code of the
+    rules that read and judge every experiment (``RULES``, as syntax)."""
     n = lambda s: s if isinstance(s, int) else len(s)  # noqa: E731
     exps = config["experiments"]
     seeds = {k: n(v.get("seeds", config["seeds"])) for k, v in sorted(exps.items()) if v.get("enabled")}
@@ -246,7 +283,11 @@ def declared(config: dict) -> dict:
         k: v["tune_epochs"] for k, v in sorted(exps.items()) if v.get("enabled") and v.get("tune_epochs")
     }
     after = {k: v[REGISTRY[k].read_after] for k, v in sorted(exps.items()) if v.get("enabled") and k in REGISTRY and REGISTRY[k].read_after}
-    return {"protocol": config["protocol"], "seeds": seeds, "caps": caps, "read_after": after}
+    on = enabled(config)
+    sections = {k: {key: v for key, v in section(config, k).items() if key != "seeds"} for k in on}
+    code = {k: deciding_code(config, k) for k in on} | {m: syntax(inspect.getsource(importlib.import_module(m))) for m in RULES}
+    protocol = {k: v for k, v in config["protocol"].items() if k != "compatible"}
+    return {"protocol": protocol, "seeds": seeds, "caps": caps, "read_after": after, "sections": sections, "code": code}
 
 
 def protocol_hash(config: dict) -> str:

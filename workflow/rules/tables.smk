@@ -24,6 +24,7 @@ rule gap:
     input:
         **({"diagnostics": "results/tables/diagnostics.csv"} if DIAGNOSE else {}),
         final="results/tables/final.csv",
+        runs="results/tables/runs.csv",  # the protocol hash each run was trained under
     output:
         gap="results/tables/gap.csv",
         contrasts="results/tables/contrasts.csv",
@@ -37,6 +38,7 @@ rule gap:
         code=code_version(experiments, tables_module),
         experiments=SETTINGS,
         protocol=config["protocol"],
+        stamp=experiments.stamp(config),  # checked against every run's
     script:
         "../scripts/gap.py"
 

@@ -13,7 +13,7 @@ with job(snakemake.log[0]):
     p = snakemake.params
     stops = {r["id"]: r["stop"] for r in p.runs if r["stop"]}
     planned = {r["id"]: r for r in p.runs}
-    seconds = {}  # training time per run: its shard's, shared equally by the shard's seeds
+    seconds, protocols = {}, {}  # training time per run (its shard's, shared equally by its seeds); its protocol hash
     for path in snakemake.input.provenance:
         prov = json.loads(open(path).read())
         if differs := drift(planned[prov["run"]["id"]], prov["run"]):
@@ -23,8 +23,9 @@ with job(snakemake.log[0]):
                 "train.precision: auto on another kind of CPU); set it explicitly, remove that run's folder and rerun"
             )
         seconds[prov["run"]["id"]] = prov["seconds"]["train_shard"] / len(prov["shard"]["seeds"])
+        protocols[prov["run"]["id"]] = (prov.get("protocol") or {}).get("hash")
     final = final_table(p.rows, metrics, stops)
     out = snakemake.output
-    tables = {out.final: final, out.metrics: metrics, out.runs: runs_table(p.runs), out.timing: timing_table(seconds)}
+    tables = {out.final: final, out.metrics: metrics, out.runs: runs_table(p.runs, protocols), out.timing: timing_table(seconds)}
     for path, table in tables.items():
         atomic_write_text(table.to_csv(index=False), path)
