@@ -366,7 +366,10 @@ def test_the_longest_chain_of_training_starts_first(tmp_path):
 
 def test_the_workflow_runs_training_jobs_longest_chain_first(tmp_path):
     """Snakemake gets each training job's critical path as its priority: a pretraining shard ranks
-    above the shards that tune from it."""
+    above the shards that tune from it; the seconds-long jobs that unblock training (data, subsets,
+    linking a run into place) rank above every training job (Snakemake's greedy scheduler runs the
+    ready job of highest priority first, so a ready shard of a short chain would otherwise hold up
+    the subset and the link a long chain waits on)."""
     import re
 
     from studies import copy_workflow, snakemake
@@ -374,10 +377,15 @@ def test_the_workflow_runs_training_jobs_longest_chain_first(tmp_path):
     work = copy_workflow(tmp_path / "w")
     out = snakemake(work, "-n", "--configfile", "configs/tiny.yaml")
     assert out.returncode == 0, out.stderr
-    priority = {}
+    priority, unblock = {}, {}
     for block in re.split(r"\n(?=(?:local)?rule \w+:)", out.stdout):
-        if re.match(r"(?:local)?rule train:", block.strip()):
-            priority[re.search(r"shard=(\S+)", block).group(1)] = float(re.search(r"priority: (\S+)", block).group(1))
+        rule = re.match(r"(?:local)?rule (\w+):", block.strip())
+        level = re.search(r"priority: (\S+)", block)
+        if rule and rule.group(1) == "train":
+            priority[re.search(r"shard=(\S+)", block).group(1)] = float(level.group(1))
+        elif rule and rule.group(1) in ("prepare_data", "subset", "run"):
+            unblock.setdefault(rule.group(1), []).append(float(level.group(1)) if level else 0.0)
     pre = "mnist1d/mlp/adam/pretrain/fraction~0.5/seeds~0-1"
     warm = [s for s in priority if s.startswith("mnist1d/mlp/adam/warm/fraction~0.5/")]  # every shard tuning from it
     assert warm and all(priority[pre] > priority[s] > 0 for s in warm)
+    assert set(unblock) == {"prepare_data", "subset", "run"} and min(min(v) for v in unblock.values()) > max(priority.values())

@@ -148,8 +148,10 @@ def test_docs_are_published_only_from_runs_of_one_clean_commit(workdir, tmp_path
     nothing written; asked explicitly, it writes them and names them."""
     work = tmp_path / "study"
     shutil.copytree(workdir, work, symlinks=True)
+    (work / "docs").mkdir()
+    (work / "docs/measured.md").write_text("the published study")  # a refusal leaves what is published as it is
     out = snakemake(work, "--cores", "1", "docs", "--configfile", "configs/tiny.yaml")
-    assert out.returncode != 0 and not (work / "docs/measured.md").exists()
+    assert out.returncode != 0 and (work / "docs/measured.md").read_text() == "the published study"
     line = next(x for x in out.stderr.splitlines() if x.startswith("Error: results/runs"))
     assert "unknown (" in line and "one clean commit" in line and "Traceback" not in out.stderr
     out = snakemake(work, "--cores", "1", "docs", "--configfile", "configs/tiny.yaml", "--config", "docs_mixed_code=True")
@@ -350,10 +352,14 @@ def test_a_study_with_no_run_to_diagnose_runs_through(workdir, tmp_path):
     copy = tmp_path / "study"
     shutil.copytree(workdir, copy, symlinks=True)
 
+    trained_under = json.loads((copy / "results/runs/mnist1d/mlp/adam/fresh/seed~0/provenance.json").read_text())["protocol"]
+
     def off(c):
         c["diagnostics"]["enabled"] = False
         c["experiments"]["arena"]["diagnostics_seeds"] = 0
         c["experiments"]["chain"]["diagnostics_seeds"] = 0
+        # another study (no hypothesis, other sections): its runs are accepted when the config says why
+        c["protocol"]["compatible"] = {trained_under["hash"]: "the same runs with the diagnostics switched off"}
 
     config = variant(copy, "nodiag", off)
     jobs = planned(copy, config)

@@ -9,7 +9,8 @@ thresholds, margins and seeds, declared before any data (the config's ``protocol
   Adams 2020's "train until 99% training accuracy". Evaluation is lean (``warmstart.train``): below
   the threshold, the training data's accuracy is censored (counting stops once the threshold is out
   of reach), and the test set is evaluated where an epoch can be read; the read-out is exactly the
-  full evaluation's. Chosen on a validation split
+  full evaluation's wherever a seed's logits do not depend on the batch it is evaluated in (tested
+  on the CPU; ``warmstart.train.screen``). Chosen on a validation split
   (``tools/select_readout.py``).
 * **Converged**: a run is fitted when its eval-mode training accuracy reaches ``train_acc`` at every
   epoch read (``final.csv``'s ``fit_min``); a pair is converged when both arms are. A convex run

@@ -61,7 +61,7 @@ def provenance(spec: dict, device: str, seconds: dict[str, float], protocol: dic
         "run": spec,
         "protocol": protocol,
         "seconds": seconds,
-        "git_commit": git_commit(),
+        "git_commit": git_commit(ignore="docs"),  # docs/ is what `snakemake docs` rewrites: not the code
         "versions": {p: version(p) for p in ("torch", "numpy", "mnist1d")} | {"python": platform.python_version()},
         "device": torch.cuda.get_device_name()
         if device.startswith("cuda")

@@ -112,7 +112,9 @@ class RunTable:
     def draw(self, *runs: dict) -> None:
         """Mark ``runs`` as drawn epoch by epoch: their training data and test set are evaluated at
         every epoch (``warmstart.train``), where the others are evaluated only where they can be read.
-        Not a field of the run: the read-out is the same either way (``tests/test_shards.py``)."""
+        Not a field of the run nor a param of its job: the read-out is the same either way
+        (``tests/test_shards.py``), so a figure that stops drawing a run retrains nothing; the tables
+        refuse a drawn run trained without its curves."""
         self.drawn |= {r["id"] for r in runs}
 
     def read_rule(self) -> dict:

@@ -109,7 +109,8 @@ def run_costs(runs: dict[str, dict], timing: str | Path | None = None) -> dict[s
         with open(timing) as f:
             known = {r["run"]: float(r["seconds"]) for r in csv.DictReader(f) if r["run"] in runs}
     units = {r: spec["epochs"] * model_cost(spec["model"]) for r, spec in runs.items()}
-    rate = statistics.median(known[r] / units[r] for r in known if units[r] > 0) if known else 1.0
+    rates = [known[r] / units[r] for r in known if units[r] > 0]
+    rate = statistics.median(rates) if rates else 1.0
     return {r: known.get(r, units[r] * rate) for r in runs}
 
 

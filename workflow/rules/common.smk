@@ -40,6 +40,9 @@ SHARD_OF = shards.plan(list(RUNS), config["train"]["seeds_per_job"])
 PRIORITY = shards.critical_paths(
     SHARD_OF, RUNS, shards.run_costs(RUNS, "results/tables/timing.csv")
 )
+# the seconds-long jobs that unblock training (data, subsets, linking a finished run into place)
+# run before any training job: otherwise a ready shard of a short chain would go before them
+UNBLOCK = max(PRIORITY.values(), default=0.0) + 1
 
 
 def shard_runs(wildcards):

@@ -3,6 +3,7 @@ rule prepare_data:
         "results/data/{dataset}/data.pt",
     log:
         "results/logs/prepare_data/{dataset}.log",
+    priority: UNBLOCK
     conda:
         ENV
     params:
@@ -18,6 +19,7 @@ rule subset:
         "results/data/{dataset}/subsets/{subset}.pt",
     log:
         "results/logs/subset/{dataset}/{subset}.log",
+    priority: UNBLOCK
     conda:
         ENV
     params:

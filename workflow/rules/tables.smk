@@ -16,6 +16,7 @@ rule tables:
         code=code_version(tables_module),
         rows=TABLE.rows,
         runs=[RUNS[r] for r in sorted(RUNS)],
+        drawn=sorted(TABLE.drawn),  # runs a figure draws: evaluated at every epoch (checked)
     script:
         "../scripts/tables.py"
 
@@ -95,11 +96,30 @@ rule summary:
 
 
 # not part of `all`: `snakemake docs` copies a finished study's summary and headline figures into
-# docs/, the numbers the README shows, with the commit and machine that produced them
+# docs/, the numbers the README shows, with the commit and machine that produced them; which code
+# trained the runs is checked by a rule of its own, so that a refusal leaves the published docs/ as
+# they are (Snakemake removes a job's old outputs before it runs)
+rule code_states:
+    input:
+        runs="results/tables/runs.csv",
+        provenance=expand("results/runs/{run}/provenance.json", run=sorted(RUNS)),
+    output:
+        "results/tables/code_states.json",
+    log:
+        "results/logs/code_states.log",
+    localrule: True
+    conda:
+        ENV
+    params:
+        mixed_code=config["docs_mixed_code"],
+    script:
+        "../scripts/code_states.py"
+
+
 rule docs:
     input:
         summary="results/summary.md",
-        runs="results/tables/runs.csv",
+        code="results/tables/code_states.json",
         figures=expand("results/figures/{figure}.png", figure=DOC_FIGURES),
     output:
         measured="docs/measured.md",
@@ -107,8 +127,6 @@ rule docs:
     log:
         "results/logs/docs.log",
     localrule: True
-    params:
-        mixed_code=config["docs_mixed_code"],
     conda:
         ENV
     script:

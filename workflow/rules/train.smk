@@ -5,10 +5,10 @@ rule train:
         temp(directory("results/shards/{shard}")),
     log:
         "results/logs/train/{shard}.log",
+    priority: lambda w: PRIORITY[w.shard]
     conda:
         ENV
     threads: config["train"]["threads"]
-    priority: lambda w: PRIORITY[w.shard]
     resources:
         gpu=GPUS,
     params:
@@ -16,8 +16,6 @@ rule train:
         # checkpoint_every, channels_last, compile) are read from the config by the script, so
         # that changing them retrains nothing
         runs=lambda w: [run_table.identity(RUNS[r]) for r in shard_runs(w)],
-        # which runs a figure draws epoch by epoch (evaluated at every epoch; the others where read)
-        curves=lambda w: [r in TABLE.drawn for r in shard_runs(w)],
         resume_dir=lambda w: f"results/resume/{w.shard}",
     script:
         "../scripts/train.py"
@@ -32,6 +30,7 @@ rule run:
         provenance="results/runs/{run}/provenance.json",
     log:
         "results/logs/run/{run}.log",
+    priority: UNBLOCK
     localrule: True
     conda:
         ENV

@@ -24,6 +24,11 @@ with job(snakemake.log[0]):
             )
         seconds[prov["run"]["id"]] = prov["seconds"]["train_shard"] / len(prov["shard"]["seeds"])
         protocols[prov["run"]["id"]] = (prov.get("protocol") or {}).get("hash")
+        if prov["run"]["id"] in p.drawn and not prov.get("curves", True):
+            raise ConfigError(
+                f"{path}: a figure draws this run's curves, but it was evaluated only where it could be read (trained before a "
+                "figure drew it); remove that run's folder and rerun"
+            )
     final = final_table(p.rows, metrics, stops)
     out = snakemake.output
     tables = {out.final: final, out.metrics: metrics, out.runs: runs_table(p.runs, protocols), out.timing: timing_table(seconds)}

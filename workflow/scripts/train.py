@@ -3,7 +3,7 @@ from pathlib import Path
 import torch
 
 from warmstart.execute import execute
-from warmstart.experiments import stamp
+from warmstart.experiments import build, stamp
 from warmstart.jobs import job
 from warmstart.names import seed_dir
 from warmstart.runs import from_identity
@@ -25,6 +25,8 @@ with job(snakemake.log[0]):
         channels_last=speed["channels_last"],
         compile=speed["compile"],
         shard=snakemake.wildcards.shard,
-        curves=snakemake.params.curves,
+        # the runs a figure draws are evaluated at every epoch, the others where they can be read: the read-out is the same
+        # (not a param, which would retrain a run when a figure stops drawing it; the tables check a drawn run has its curves)
+        curves=[s["id"] in build(snakemake.config).drawn for s in specs],
         protocol=stamp(snakemake.config),  # recorded in provenance; the runs' own rule is in their identity
     )
