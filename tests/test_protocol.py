@@ -63,7 +63,8 @@ def test_the_hash_follows_what_is_declared_and_nothing_else():
         changed = copy.deepcopy(config)
         edit(changed)
         assert experiments.protocol_hash(changed) != h
-    for edit in (  # what decides is covered too: a primary setting, an arm, a grid
+    for edit in (  # what decides is covered too: a primary setting, an arm, a grid, the hypothesis's seeds
+        lambda c: c["diagnostics"].update(seeds=8),
         lambda c: c["experiments"]["shrink_perturb"].update(primary=[0.3, 0.001]),
         lambda c: c["experiments"]["arena"]["arms"].pop(),
         lambda c: c["experiments"]["fraction"].update(curves_fraction=0.25),
@@ -77,7 +78,17 @@ def test_the_hash_follows_what_is_declared_and_nothing_else():
     assert confirm == default | {"sections": default["sections"] | {"table1": table1}}
     listed = copy.deepcopy(config)
     listed["protocol"]["compatible"] = {"0123456789ab": "an earlier hash accepted with its reason"}
-    assert experiments.protocol_hash(listed) == h  # the list of accepted hashes is not the protocol
+    listed["diagnostics"]["runs_per_job"] = 4  # how diagnosed runs are grouped into jobs
+    assert experiments.protocol_hash(listed) == h  # the list of accepted hashes and the placement are not the protocol
+
+
+def test_the_code_digest_is_of_code_alone_and_the_same_on_every_python():
+    """Comments, docstrings and layout do not count; the digest is of plain data, not ``ast.dump``'s
+    text (which differs between Python 3.11, 3.12 and 3.13): a fixed source has a fixed digest."""
+    source = 'def f(x):\n    """Doubled."""\n    return 2 * x  # twice\n'
+    assert experiments.syntax(source) == experiments.syntax('def f(x):\n    """Twice x."""\n\n    return 2*x\n')
+    assert experiments.syntax(source) != experiments.syntax("def f(x):\n    return 3 * x\n")
+    assert experiments.syntax(source) == "09560887271133484f11714c7bb171f52f2916f6472037d6ee3dfec3dbb9f9ac"  # on 3.11, 3.12, 3.13
 
 
 EXPERIMENT_CODE = """from warmstart.experiments.base import Experiment

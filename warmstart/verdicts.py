@@ -149,9 +149,6 @@ def verdict(rows: pd.DataFrame) -> str:
     return "not reproduced" if against else "inconclusive"
 
 
-VERDICTS = ("reproduced", "mixed", "partly reproduced", "not reproduced", "inconclusive", "not converged")
-
-
 def split_evidence(rows: pd.DataFrame) -> str:
     """The contrasts of a *mixed* claim by direction: ``supported: a, b; against: c``."""
     rows = rows[rows.kind != "check"]

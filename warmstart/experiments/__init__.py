@@ -238,12 +238,34 @@ def claims_all(experiments: dict[str, dict]) -> dict[str, dict[str, str]]:
     return {name: claims(name, cfg) for name, cfg in experiments.items()}
 
 
+PLACEMENT = ("runs_per_job",)  # section keys that only group work into jobs: not the protocol
 RULES = ("warmstart.verdicts", "warmstart.stats", "warmstart.tables", "warmstart.experiments.base")  # the code that reads and judges
 
 
+def _tree(node: object) -> object:
+    """A syntax tree as plain data, the same on every Python version this project supports:
+    node names and their fields, less docstrings, empty fields and the fields newer versions add
+    (``ast.dump``'s text changes between 3.11, 3.12 and 3.13)."""
+    if isinstance(node, list):
+        return [_tree(x) for x in node]
+    if not isinstance(node, ast.AST):
+        return repr(node)
+    fields = {}
+    for name, value in ast.iter_fields(node):
+        if name == "body" and isinstance(node, (ast.Module, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            first = value[0] if value else None
+            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) and isinstance(first.value.value, str):
+                value = value[1:]  # a docstring documents, it does not decide
+        if name in ("type_params", "type_comment", "kind") or value is None or value == []:
+            continue
+        fields[name] = _tree(value)
+    return [type(node).__name__, fields]
+
+
 def syntax(source: str) -> str:
-    """The SHA-256 of ``source``'s syntax tree: comments and layout do not count, code does."""
-    return hashlib.sha256(ast.dump(ast.parse(textwrap.dedent(source))).encode()).hexdigest()
+    """The SHA-256 of ``source``'s syntax tree (``_tree``): comments, docstrings and layout do not
+    count, code does."""
+    return hashlib.sha256(json.dumps(_tree(ast.parse(textwrap.dedent(source)))).encode()).hexdigest()
 
 
 def deciding_code(config: dict, name: str) -> dict:
@@ -277,15 +299,15 @@ def declared(config: dict) -> dict:
     arms and grids), the code that decides its verdicts (``deciding_code``) and the code of the
     rules that read and judge every experiment (``RULES``, as syntax)."""
     n = lambda s: s if isinstance(s, int) else len(s)  # noqa: E731
-    exps = config["experiments"]
-    seeds = {k: n(v.get("seeds", config["seeds"])) for k, v in sorted(exps.items()) if v.get("enabled")}
+    exps, on = config["experiments"], enabled(config)
+    seeds = {k: n(section(config, k).get("seeds", config["seeds"])) for k in sorted(on)}  # the hypothesis: diagnostics.seeds
     caps = {"train": config["train"]["tune_epochs"]} | {
         k: v["tune_epochs"] for k, v in sorted(exps.items()) if v.get("enabled") and v.get("tune_epochs")
     }
     after = {k: v[REGISTRY[k].read_after] for k, v in sorted(exps.items()) if v.get("enabled") and k in REGISTRY and REGISTRY[k].read_after}
-    on = enabled(config)
-    sections = {k: {key: v for key, v in section(config, k).items() if key != "seeds"} for k in on}
+    sections = {k: {key: v for key, v in section(config, k).items() if key not in ("seeds", *PLACEMENT)} for k in on}
     code = {k: deciding_code(config, k) for k in on} | {m: syntax(inspect.getsource(importlib.import_module(m))) for m in RULES}
+    code["judge_all"] = syntax(inspect.getsource(judge_all))  # how each experiment's family is judged
     protocol = {k: v for k, v in config["protocol"].items() if k != "compatible"}
     return {"protocol": protocol, "seeds": seeds, "caps": caps, "read_after": after, "sections": sections, "code": code}
 
