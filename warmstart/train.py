@@ -131,16 +131,12 @@ class Stack:
     def __len__(self) -> int:
         return len(next(iter(self.buffers.values() or self.params.values())))
 
-    def forward(self, x: torch.Tensor, shared: bool = False, rows: list[int] | None = None) -> torch.Tensor:
-        """Logits of every seed, or of the seeds ``rows`` (stack positions) only."""
+    def forward(self, x: torch.Tensor, shared: bool = False) -> torch.Tensor:
         call = lambda p, b, xs: functional_call(self.base, (p, b), (xs,))  # noqa: E731
-        params, buffers = self.params, self.buffers
-        if rows is not None and rows != list(range(len(self))):
-            params, buffers = ({k: v[rows] for k, v in d.items()} for d in (params, buffers))
-        if len(next(iter(buffers.values() or params.values()))) == 1:  # one seed: no vmap (its dispatch costs 1.6x on a small MLP)
+        if len(self) == 1:  # one seed: no vmap (its dispatch costs 1.6x on a small MLP); slices are views
             one = lambda d: {k: v[0] for k, v in d.items()}  # noqa: E731
-            return call(one(params), one(buffers), x if shared else x[0]).unsqueeze(0)
-        return torch.vmap(call, in_dims=(0, 0, None if shared else 0))(params, buffers, x)
+            return call(one(self.params), one(self.buffers), x if shared else x[0]).unsqueeze(0)
+        return torch.vmap(call, in_dims=(0, 0, None if shared else 0))(self.params, self.buffers, x)
 
     def train(self, mode: bool = True) -> None:
         self.base.train(mode)
@@ -175,11 +171,12 @@ def evaluate(stack: Stack, x: torch.Tensor, y: torch.Tensor, batch: int = 2048, 
     """Mean cross-entropy and accuracy in eval mode on ``(x, y)`` of every seed of ``stack``, or of
     the seeds ``rows`` (stack positions) only."""
     stack.train(False)
+    part = stack if rows is None or rows == list(range(len(stack))) else stack.part(rows)
     loss = correct = 0.0
     for i in range(0, len(y), batch):
         yb = y[i : i + batch]
         with autocast(x, bf16):
-            out = stack.forward(x[i : i + batch], shared=True, rows=rows).float()
+            out = part.forward(x[i : i + batch], shared=True).float()
         loss = loss + per_example_loss(out, yb.expand(len(out), -1)).sum(1)
         correct = correct + (out.argmax(-1) == yb).sum(1)
     stack.train(True)
